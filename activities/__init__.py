@@ -1,0 +1,1 @@
+"""Temporal activities and the provider clients they use."""

@@ -1,0 +1,1 @@
+"""Provider clients (APNs, FCM): one small module per provider."""

@@ -1,0 +1,1 @@
+"""Herald's HTTP API (FastAPI)."""

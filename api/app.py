@@ -1,0 +1,48 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from api import error_handlers, health
+from api.ratelimit import RateLimiter
+from api.routers import apps, credentials, registrations, users
+from api.temporal import TemporalConnection
+from herald.crypto import load_secret_key, secret_box
+from herald.db import get_engine
+from herald.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Herald sends push notifications through APNs and FCM. Authenticate every call
+with HTTP Basic `accountId:authToken` (`herald accounts create --name NAME`).
+Errors are `{"errors": [{"code", "message", "context"}]}`.
+"""
+
+
+def resource_router() -> APIRouter:
+    router = APIRouter()
+    for module in (apps, credentials, registrations, users):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Herald Push Notifications API",
+        version="1.0",
+        description=DESCRIPTION,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.engine = engine or get_engine(settings.database_url)
+    app.state.box = secret_box(load_secret_key(settings))
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second)
+    app.state.temporal = TemporalConnection(settings)
+    error_handlers.install(app)
+    app.include_router(health.router)
+    resources = resource_router()
+    app.include_router(resources, prefix="/v1/PushNotifications")
+    app.include_router(resources, prefix="/preview/PushNotifications")
+    return app

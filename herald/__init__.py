@@ -1,0 +1,1 @@
+"""Herald core: settings, database, ids, errors, templating, crypto."""
