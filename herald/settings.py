@@ -12,6 +12,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///.herald/herald.db"
     temporal_address: str = "127.0.0.1:7233"
+    start_temporal: bool = True  # `herald run` starts a dev server at temporal_address
+    temporal_ui_port: int = 8233
+    temporal_db_file: str = ".herald/temporal.db"
     temporal_namespace: str = "default"
     task_queue: str = "herald-push"
     secret_key: str = ""
