@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from api import error_handlers, health
 from api.ratelimit import RateLimiter
-from api.routers import apps, credentials, registrations, users
+from api.routers import apps, credentials, operations, push_notifications, registrations, users
 from api.temporal import TemporalConnection
 from herald.crypto import load_secret_key, secret_box
 from herald.db import get_engine
@@ -22,8 +22,8 @@ Errors are `{"errors": [{"code", "message", "context"}]}`.
 
 def resource_router() -> APIRouter:
     router = APIRouter()
-    for module in (apps, credentials, registrations, users):
-        router.include_router(module.router)
+    for module in (apps, credentials, registrations, users, operations, push_notifications):
+        router.include_router(module.router, prefix="/PushNotifications")
     return router
 
 
@@ -43,6 +43,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     error_handlers.install(app)
     app.include_router(health.router)
     resources = resource_router()
-    app.include_router(resources, prefix="/v1/PushNotifications")
-    app.include_router(resources, prefix="/preview/PushNotifications")
+    app.include_router(resources, prefix="/v1")
+    app.include_router(resources, prefix="/preview")
     return app

@@ -1,0 +1,268 @@
+"""The activities of a send: queue a sendAt slot, deliver a batch, finish.
+
+Every activity takes ids and answers counts: recipients, tokens and variables
+are read from the database here and never travel through Temporal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.batch_store import (
+    BatchOutcome,
+    BatchPlan,
+    PnUpdate,
+    Target,
+    Work,
+    cancel_pending,
+    load_batch,
+    mark_queued,
+    record_batch,
+)
+from activities.messages import (
+    BatchInput,
+    BatchResult,
+    ErrorCount,
+    FinishInput,
+    OperationSummary,
+    SlotInput,
+    SlotStarted,
+)
+from activities.providers.base import Outcome, SendResult
+from activities.providers.registry import ProviderClients
+from activities.rendering import Rendered, push_message, render_for
+from herald.db import session_scope
+from herald.metrics import BATCHES, DELIVERIES, PROVIDER_LATENCY
+from herald.models import Operation
+from herald.operation_stats import UNADDRESSABLE, compute_stats, error_summary
+from herald.tags import tag_index
+from herald.templating import TemplateError
+
+SEND_CONCURRENCY = 256
+
+
+@dataclass
+class _Attempt:
+    work: Work
+    target: Target
+    result: SendResult
+
+
+class DeliveryActivities:
+    def __init__(self, engine: Engine, clients: ProviderClients) -> None:
+        self._engine = engine
+        self._clients = clients
+
+    @activity.defn(name="start_slot")
+    async def start_slot(self, inp: SlotInput) -> SlotStarted:
+        def run() -> int:
+            with session_scope(self._engine) as session:
+                if session.get(Operation, inp.operation_id) is None:
+                    raise ApplicationError("operation not stored yet", type="NotVisible")
+                return mark_queued(session, inp.operation_id, inp.send_index, datetime.now(UTC))
+
+        return SlotStarted(queued=await asyncio.to_thread(run))
+
+    @activity.defn(name="deliver_batch")
+    async def deliver_batch(self, inp: BatchInput) -> BatchResult:
+        BATCHES.inc()
+        plan = await asyncio.to_thread(self._load, inp)
+        if plan is None:
+            return BatchResult()
+        attempts, rendered, template_errors = await self._send_all(plan)
+        outcome, result = _judge(plan, inp, attempts, rendered, template_errors)
+        await asyncio.to_thread(self._record, plan.app_id, outcome)
+        return result
+
+    def _load(self, inp: BatchInput) -> BatchPlan | None:
+        with Session(self._engine) as session:
+            return load_batch(session, inp)
+
+    def _record(self, app_id: int | None, outcome: BatchOutcome) -> None:
+        with session_scope(self._engine) as session:
+            record_batch(session, app_id, outcome)
+
+    async def _send_all(
+        self, plan: BatchPlan
+    ) -> tuple[list[_Attempt], dict[str, Rendered], dict[str, str]]:
+        op = plan.operation
+        rendered: dict[str, Rendered] = {}
+        template_errors: dict[str, str] = {}
+        for work in plan.work:
+            try:
+                rendered[work.pn_id] = render_for(op.content, op.tags, work.variables)
+            except TemplateError as exc:
+                template_errors[work.pn_id] = str(exc)
+        gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def one(work: Work, target: Target) -> _Attempt:
+            credential_id = op.senders.get(target.provider.lower())
+            client = await self._clients.get(credential_id) if credential_id else None
+            if client is None:
+                result = SendResult(
+                    Outcome.FAILED,
+                    code="NO_CREDENTIAL",
+                    message=f"no {target.provider} credential for this operation's App",
+                )
+                return _Attempt(work, target, result)
+            message = push_message(target.token, rendered[work.pn_id], op.priority, op.sound)
+            async with gate:
+                started = time.perf_counter()
+                result = await client.send(message)
+                PROVIDER_LATENCY.labels(target.provider).observe(time.perf_counter() - started)
+            DELIVERIES.labels(target.provider, result.outcome.value).inc()
+            return _Attempt(work, target, result)
+
+        jobs = [
+            one(work, target)
+            for work in plan.work
+            if work.pn_id in rendered
+            for target in work.targets
+        ]
+        return list(await asyncio.gather(*jobs)), rendered, template_errors
+
+    @activity.defn(name="finish_operation")
+    async def finish_operation(self, inp: FinishInput) -> OperationSummary:
+        def run() -> OperationSummary:
+            now = datetime.now(UTC)
+            with session_scope(self._engine) as session:
+                op = session.get(Operation, inp.operation_id)
+                if op is None:
+                    return OperationSummary("COMPLETED", {}, [])
+                cancel_pending(session, op.id, now)
+                stats = compute_stats(session, op.id, op.recipients)
+                summary = error_summary(session, op.id)
+                status = "CANCELED" if inp.canceled else "COMPLETED"
+                session.execute(
+                    update(Operation)
+                    .where(col(Operation.id) == op.id)
+                    .values(status=status, stats=stats, error_summary=summary, updated_at=now)
+                )
+            return OperationSummary(
+                status, stats, [ErrorCount(e["code"], e["provider"], e["count"]) for e in summary]
+            )
+
+        return await asyncio.to_thread(run)
+
+
+def _error_row(
+    plan: BatchPlan, work: Work, target: Target | None, code: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "operation_id": plan.operation.id,
+        "push_notification_id": work.pn_id,
+        "token": target.token if target else None,
+        "provider": target.provider if target else None,
+        "user_id": work.user_id,
+        "code": code,
+        "provider_status": extra.get("status"),
+        "message": extra.get("message") or "",
+        "attempts": extra.get("attempts", 0),
+        "retryable": extra.get("retryable", False),
+    }
+
+
+def _judge(
+    plan: BatchPlan,
+    inp: BatchInput,
+    attempts: list[_Attempt],
+    rendered: dict[str, Rendered],
+    template_errors: dict[str, str],
+) -> tuple[BatchOutcome, BatchResult]:
+    """Turn provider answers into status changes, Errors and the counts the workflow keeps."""
+    out = BatchOutcome()
+    result = BatchResult()
+    errors: Counter[tuple[str, str]] = Counter()
+    by_pn: dict[str, list[_Attempt]] = {}
+    for a in attempts:
+        by_pn.setdefault(a.work.pn_id, []).append(a)
+
+    for work in plan.work:
+        if work.pn_id in template_errors:
+            provider = work.targets[0].provider if work.targets else ""
+            out.errors.append(
+                _error_row(plan, work, None, "TEMPLATE_ERROR", message=template_errors[work.pn_id])
+                | {"provider": provider or None}
+            )
+            out.pn_updates.append(PnUpdate(work.pn_id, "FAILED", None, None, None))
+            errors[("TEMPLATE_ERROR", provider)] += 1
+            result.failed += 1
+            continue
+        final_statuses = [d.status for d in work.done]
+        pending = False
+        for a in by_pn.get(work.pn_id, []):
+            r, t = a.result, a.target
+            tries = t.attempts + 1
+            status = "SENT"
+            if r.outcome is Outcome.RETRY and not inp.final_round:
+                status, pending = "RETRY", True
+                result.retry_after = max(result.retry_after, r.retry_after or 0.0)
+            elif r.outcome is not Outcome.SENT:
+                status = "FAILED"
+                code = r.code or r.outcome.value
+                out.errors.append(
+                    _error_row(
+                        plan, work, t, code, status=r.status, message=r.message,
+                        attempts=tries, retryable=r.outcome is Outcome.RETRY,
+                    )
+                )
+                errors[(code, t.provider)] += 1
+                if r.outcome is Outcome.INVALID_TOKEN:
+                    out.invalid_tokens.append((t.provider, t.token))
+            final_statuses.append(status)
+            row = {
+                "push_notification_id": work.pn_id,
+                "token": t.token,
+                "provider": t.provider,
+                "status": status,
+                "provider_message_id": r.provider_message_id,
+                "attempts": tries,
+            }
+            if t.delivery_id is None:
+                out.new_deliveries.append(row)
+            else:
+                out.changed_deliveries.append(
+                    {
+                        "pn": work.pn_id,
+                        "delivery_id": t.delivery_id,
+                        "new_status": status,
+                        "new_attempts": tries,
+                        "message_id": r.provider_message_id,
+                    }
+                )
+        r_content = rendered[work.pn_id]
+        if pending:
+            result.pending += 1
+            out.pn_updates.append(PnUpdate(work.pn_id, "QUEUED", None, None, None))
+            continue
+        if not final_statuses:
+            out.errors.append(
+                _error_row(plan, work, None, UNADDRESSABLE,
+                           message="the User has no device registered in this App")
+            )
+            errors[(UNADDRESSABLE, "")] += 1
+            result.unaddressable += 1
+        sent = "SENT" in final_statuses
+        result.sent += int(sent)
+        result.failed += int(not sent)
+        out.pn_updates.append(
+            PnUpdate(
+                work.pn_id,
+                "SENT" if sent else "FAILED",
+                r_content.content,
+                r_content.tags,
+                tag_index(r_content.tags),
+            )
+        )
+    result.errors = [ErrorCount(code, prov, n) for (code, prov), n in sorted(errors.items())]
+    return out, result

@@ -1,0 +1,66 @@
+"""Activity inputs and results: ids and counts only, never tokens or variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SlotInput:
+    operation_id: str
+    send_index: int
+
+
+@dataclass
+class SlotStarted:
+    queued: int
+
+
+@dataclass
+class BatchInput:
+    operation_id: str
+    send_index: int
+    start: int  # first recipient idx of the batch
+    end: int  # one past the last
+    round: int  # 0 for the first try, then one more per retry round
+    final_round: bool  # transient failures become FAILED instead of waiting
+
+
+@dataclass
+class ErrorCount:
+    code: str
+    provider: str
+    count: int
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0  # still QUEUED: a device answered "try again later"
+    unaddressable: int = 0
+    retry_after: float = 0.0
+    errors: list[ErrorCount] = field(default_factory=list)
+
+
+@dataclass
+class FinishInput:
+    operation_id: str
+    canceled: bool
+
+
+@dataclass
+class OperationSummary:
+    status: str
+    stats: dict[str, int]
+    error_summary: list[ErrorCount]
+
+
+@dataclass
+class PurgeInput:
+    retention_days: int
+
+
+@dataclass
+class PurgeResult:
+    operations: int

@@ -1,0 +1,191 @@
+"""PushNotificationOperation: wait for each sendAt, deliver in batches, retry, finish."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.workflow import ActivityCancellationType
+
+from workflows.inputs import (
+    CANCEL_SIGNAL,
+    PROGRESS_QUERY,
+    WORKFLOW_NAME,
+    OperationInput,
+    Progress,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from activities.delivery import DeliveryActivities
+    from activities.messages import (
+        BatchInput,
+        BatchResult,
+        FinishInput,
+        OperationSummary,
+        SlotInput,
+    )
+
+HERALD_STATUS = SearchAttributeKey.for_keyword("HeraldStatus")
+ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=20,
+)
+
+
+def retry_delay(round_: int, retry_after: float) -> timedelta:
+    """Backoff before retry round ``round_`` (1, 2, 4, 8 s ...), at least Retry-After."""
+    return timedelta(seconds=max(2.0 ** (round_ - 1), retry_after))
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class PushNotificationOperation:
+    def __init__(self) -> None:
+        self._cancel = False
+        self._status = "SCHEDULED"
+        self._stats: Counter[str] = Counter()
+        self._errors: Counter[tuple[str, str]] = Counter()
+        self._retry_after: dict[tuple[int, int], float] = {}
+        self._shown_status = ""
+
+    @workflow.signal(name=CANCEL_SIGNAL)
+    def cancel(self) -> None:
+        self._cancel = True
+
+    @workflow.query(name=PROGRESS_QUERY)
+    def progress(self) -> Progress:
+        return Progress(
+            status=self._status,
+            stats=dict(self._stats),
+            error_summary=[
+                {"code": c, "provider": p, "count": n} for (c, p), n in sorted(self._errors.items())
+            ],
+        )
+
+    @workflow.run
+    async def run(self, inp: OperationInput) -> OperationSummary:
+        slots = len(inp.send_at)
+        total = inp.recipients * slots
+        self._stats.update(
+            total=total, recipients=inp.recipients, scheduled=total, unaddressable=0,
+            queued=0, sent=0, failed=0, canceled=0,
+        )
+        self._show()
+        try:
+            for index, at in enumerate(inp.send_at):
+                await self._wait_until(datetime.fromisoformat(at), f"wait until sendAt {at}")
+                if self._cancel:
+                    break
+                await self._deliver_slot(inp, index)
+                if self._cancel:
+                    break
+        except asyncio.CancelledError:
+            # `temporal workflow cancel`: record CANCELED and finish cleanly.
+            self._cancel = True
+        summary = await workflow.execute_activity_method(
+            DeliveryActivities.finish_operation,
+            FinishInput(inp.operation_id, canceled=self._cancel),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=ACTIVITY_RETRY,
+        )
+        self._status = summary.status
+        self._stats = Counter(summary.stats)
+        self._errors = Counter({(e.code, e.provider): e.count for e in summary.error_summary})
+        self._show()
+        return summary
+
+    async def _wait_until(self, when: datetime, summary: str) -> None:
+        delay = (when - workflow.now()).total_seconds()
+        if delay <= 0 or self._cancel:
+            return
+        with contextlib.suppress(TimeoutError):  # the time has come
+            await workflow.wait_condition(
+                lambda: self._cancel, timeout=timedelta(seconds=delay), timeout_summary=summary
+            )
+
+    async def _deliver_slot(self, inp: OperationInput, index: int) -> None:
+        started = await workflow.execute_activity_method(
+            DeliveryActivities.start_slot,
+            SlotInput(inp.operation_id, index),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=ACTIVITY_RETRY,
+        )
+        self._status = "PROCESSING"
+        self._stats["scheduled"] -= started.queued
+        self._stats["queued"] += started.queued
+        self._show()
+        batches = [
+            (start, min(start + inp.batch_size, inp.recipients))
+            for start in range(0, inp.recipients, inp.batch_size)
+        ]
+        for round_ in range(inp.max_rounds):
+            if round_:
+                retry_after = max(self._retry_after.get(b, 0.0) for b in batches)
+                await self._wait_until(
+                    workflow.now() + retry_delay(round_, retry_after),
+                    f"retry round {round_} of sendAt #{index + 1}",
+                )
+            if self._cancel:
+                return
+            final = round_ == inp.max_rounds - 1
+            results = await self._run_batches(inp, index, batches, round_, final)
+            batches = [b for b, r in results.items() if r.pending]
+            if not batches or self._cancel:
+                return
+
+    async def _run_batches(
+        self,
+        inp: OperationInput,
+        index: int,
+        batches: list[tuple[int, int]],
+        round_: int,
+        final: bool,
+    ) -> dict[tuple[int, int], BatchResult]:
+        gate = asyncio.Semaphore(inp.max_concurrent_batches)
+        results: dict[tuple[int, int], BatchResult] = {}
+        self._retry_after = {}
+
+        async def one(batch: tuple[int, int]) -> None:
+            async with gate:
+                if self._cancel:
+                    return
+                result = await workflow.execute_activity_method(
+                    DeliveryActivities.deliver_batch,
+                    BatchInput(inp.operation_id, index, batch[0], batch[1], round_, final),
+                    start_to_close_timeout=timedelta(minutes=5),
+                    retry_policy=ACTIVITY_RETRY,
+                    cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                    summary=f"sendAt #{index + 1} recipients {batch[0]}-{batch[1] - 1}"
+                    f" round {round_}",
+                )
+            results[batch] = result
+            self._retry_after[batch] = result.retry_after
+            self._count(result)
+
+        await asyncio.gather(*(one(b) for b in batches))
+        return results
+
+    def _count(self, result: BatchResult) -> None:
+        done = result.sent + result.failed
+        self._stats["queued"] -= done
+        self._stats["sent"] += result.sent
+        self._stats["failed"] += result.failed
+        self._stats["unaddressable"] += result.unaddressable
+        for e in result.errors:
+            self._errors[(e.code, e.provider)] += e.count
+        self._show()
+
+    def _show(self) -> None:
+        s = self._stats
+        workflow.set_current_details(
+            f"{self._status}: sent {s['sent']}, failed {s['failed']}, queued {s['queued']}, "
+            f"scheduled {s['scheduled']}, canceled {s['canceled']} of {s['total']}"
+        )
+        if self._status != self._shown_status:
+            self._shown_status = self._status
+            workflow.upsert_search_attributes([HERALD_STATUS.value_set(self._status)])
