@@ -3,7 +3,7 @@
 The children share the supervisor's process group, so Ctrl-C in a terminal
 reaches all of them. A child that dies is restarted after a backoff (1 s,
 doubling to 30 s, back to 1 s once a child stayed up a minute). SIGINT or
-SIGTERM to the supervisor stops every child (SIGTERM, then SIGKILL after a
+SIGTERM (or SIGHUP) to the supervisor stops every child (SIGTERM, then SIGKILL after a
 grace period) and ``run_stack`` returns 0.
 """
 
@@ -31,7 +31,7 @@ log = logging.getLogger("herald.supervisor")
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
 STABLE_AFTER = 60.0
-STOP_GRACE = 10.0
+STOP_GRACE = 25.0  # more than the worker's 20 s graceful shutdown
 TEMPORAL_START_TIMEOUT = 30.0
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(".herald")
@@ -125,14 +125,15 @@ def display_host(host: str) -> str:
 
 class Supervisor:
     def __init__(self) -> None:
-        self.stopping = asyncio.Event()
+        self.stopping = asyncio.Event()  # set by a signal: stop the API and the worker
+        self.stopping_temporal = asyncio.Event()  # set once they are gone
 
-    async def run_child(self, spec: ChildSpec) -> None:
-        """Keep one child running until the supervisor stops."""
+    async def run_child(self, spec: ChildSpec, stopping: asyncio.Event) -> None:
+        """Keep one child running until ``stopping`` is set, then stop it."""
         loop = asyncio.get_running_loop()
         backoff = FIRST_BACKOFF
         restarts = 0
-        while not self.stopping.is_set():
+        while not stopping.is_set():
             proc = await asyncio.create_subprocess_exec(*spec.argv, stdin=subprocess.DEVNULL)
             started = loop.time()
             if restarts:
@@ -141,7 +142,7 @@ class Supervisor:
             else:
                 event(logging.INFO, "child started", child=spec.name, pid=proc.pid)
             exited = asyncio.ensure_future(proc.wait())
-            stop = asyncio.ensure_future(self.stopping.wait())
+            stop = asyncio.ensure_future(stopping.wait())
             await asyncio.wait({exited, stop}, return_when=asyncio.FIRST_COMPLETED)
             if not exited.done():
                 await self.terminate(spec.name, proc)
@@ -155,7 +156,7 @@ class Supervisor:
                   returncode=proc.returncode, uptime_s=round(uptime, 1),
                   restart_in_s=backoff)  # fmt: skip
             try:
-                await asyncio.wait_for(self.stopping.wait(), backoff)
+                await asyncio.wait_for(stopping.wait(), backoff)
                 return
             except TimeoutError:
                 pass
@@ -186,23 +187,25 @@ class Supervisor:
                   address=f"{host}:{port}")  # fmt: skip
 
     async def run(self, settings: Settings, temporal: ChildSpec | None) -> None:
+        """Temporal first; the API and the worker once it listens; stop in reverse."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, self.stopping.set)
-        tasks = []
+        temporal_task = None
         if temporal is not None:
-            tasks.append(asyncio.create_task(self.run_child(temporal)))
-            host, port = split_address(settings.temporal_address)
-            await self.wait_for_temporal(host, port)
-        others = [api_spec(), worker_spec()]
-        if others[1] is None:
+            temporal_task = asyncio.create_task(self.run_child(temporal, self.stopping_temporal))
+            await self.wait_for_temporal(*split_address(settings.temporal_address))
+        specs = [spec for spec in (api_spec(), worker_spec()) if spec is not None]
+        if len(specs) == 1:
             log.info("no worker.py; not starting a worker")
-        for spec in others:
-            if spec is not None and not self.stopping.is_set():
-                tasks.append(asyncio.create_task(self.run_child(spec)))
+        others = []
         if not self.stopping.is_set():
+            others = [asyncio.create_task(self.run_child(s, self.stopping)) for s in specs]
             print_urls(settings, temporal is not None)
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*others)
+        self.stopping_temporal.set()
+        if temporal_task is not None:
+            await temporal_task
         log.info("all children stopped")
 
 
@@ -225,6 +228,8 @@ def ports_in_use(settings: Settings) -> list[str]:
     if settings.start_temporal:
         t_host, t_port = split_address(settings.temporal_address)
         wanted += [(t_host, t_port), (t_host, settings.temporal_ui_port)]
+    if worker_spec() is not None and settings.metrics_port:
+        wanted.append(("127.0.0.1", settings.metrics_port))
     return [f"{h}:{p}" for h, p in wanted if port_open_now(h, p)]
 
 
@@ -234,7 +239,8 @@ def run_stack(settings: Settings) -> int:
     busy = ports_in_use(settings)
     if busy:
         event(logging.ERROR, "ports already in use (another `herald run`?); set "
-              "HERALD_API_PORT, HERALD_TEMPORAL_ADDRESS, HERALD_TEMPORAL_UI_PORT, or "
+              "HERALD_API_PORT, HERALD_TEMPORAL_ADDRESS, HERALD_TEMPORAL_UI_PORT, "
+              "HERALD_METRICS_PORT, or "
               "HERALD_START_TEMPORAL=0 to use a running Temporal", ports=busy)  # fmt: skip
         return 1
     temporal: ChildSpec | None = None

@@ -24,6 +24,7 @@ import pytest
 from tests.servers import free_port
 
 HERALD = Path(sys.executable).parent / "herald"
+WORKER_SCRIPT = Path(__file__).resolve().parents[2] / "worker.py"
 T = TypeVar("T")
 
 
@@ -100,7 +101,7 @@ def api_child(stack: Stack) -> int | None:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    api_port, temporal_port, ui_port, metrics_port = (free_port() for _ in range(4))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
     env |= {
         "HERALD_DATABASE_URL": f"sqlite:///{tmp_path}/herald.db",
@@ -111,6 +112,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         "HERALD_TEMPORAL_UI_PORT": str(ui_port),
         "HERALD_TEMPORAL_DB_FILE": str(tmp_path / "temporal.db"),
         "HERALD_START_TEMPORAL": "1",
+        "HERALD_METRICS_PORT": str(metrics_port),
     }
     log = tmp_path / "stack.log"
     with log.open("wb") as out:
@@ -163,6 +165,8 @@ def test_run_stack_serves_restarts_and_stops(stack: Stack) -> None:
 
     first = children_of(stack.proc.pid)
     assert any("server start-dev" in cmd for cmd in first.values()), first
+    started = {e["child"] for e in stack.log_events() if e.get("message") == "child started"}
+    assert started == {"temporal", "api"} | ({"worker"} if WORKER_SCRIPT.is_file() else set())
     old_api = api_child(stack)
     assert old_api is not None, first
 
@@ -179,6 +183,6 @@ def test_run_stack_serves_restarts_and_stops(stack: Stack) -> None:
 
     every_child = set(first) | set(children_of(stack.proc.pid))
     stack.proc.send_signal(signal.SIGINT)
-    assert stack.proc.wait(timeout=20) == 0, stack.output()
+    assert stack.proc.wait(timeout=30) == 0, stack.output()
     assert [pid for pid in every_child if alive(pid)] == []
     assert status_of(stack.api_url + "/healthz") is None
