@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -186,3 +187,18 @@ def test_run_stack_serves_restarts_and_stops(stack: Stack) -> None:
     assert stack.proc.wait(timeout=30) == 0, stack.output()
     assert [pid for pid in every_child if alive(pid)] == []
     assert status_of(stack.api_url + "/healthz") is None
+
+
+def test_run_refuses_busy_ports_before_touching_anything(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+        env |= {"HERALD_API_PORT": str(port), "HERALD_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
+        done = subprocess.run(
+            [str(HERALD), "run"], cwd=tmp_path, env=env, capture_output=True, timeout=30
+        )
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port}" in done.stderr.decode()
+    assert list(tmp_path.iterdir()) == []  # no .herald/, no key, no database
