@@ -2,14 +2,16 @@
 
 The children share the supervisor's process group, so Ctrl-C in a terminal
 reaches all of them. A child that dies is restarted after a backoff (1 s,
-doubling to 30 s, back to 1 s once a child stayed up a minute). SIGINT or
-SIGTERM (or SIGHUP) to the supervisor stops every child (SIGTERM, then SIGKILL after a
-grace period) and ``run_stack`` returns 0.
+doubling to 30 s, back to 1 s once a child stayed up a minute). SIGINT,
+SIGTERM or SIGHUP to the supervisor stops the API and the worker, then
+Temporal (each: SIGTERM, then SIGKILL after a grace period), and
+``run_stack`` returns 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import signal
@@ -130,38 +132,48 @@ class Supervisor:
 
     async def run_child(self, spec: ChildSpec, stopping: asyncio.Event) -> None:
         """Keep one child running until ``stopping`` is set, then stop it."""
-        loop = asyncio.get_running_loop()
         backoff = FIRST_BACKOFF
         restarts = 0
+        waited = 0.0
         while not stopping.is_set():
-            proc = await asyncio.create_subprocess_exec(*spec.argv, stdin=subprocess.DEVNULL)
-            started = loop.time()
-            if restarts:
-                event(logging.WARNING, "child restarted", child=spec.name, pid=proc.pid,
-                      restarts=restarts)  # fmt: skip
-            else:
-                event(logging.INFO, "child started", child=spec.name, pid=proc.pid)
-            exited = asyncio.ensure_future(proc.wait())
-            stop = asyncio.ensure_future(stopping.wait())
-            await asyncio.wait({exited, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if not exited.done():
-                await self.terminate(spec.name, proc)
-                exited.cancel()
+            uptime = await self.run_once(spec, stopping, restarts, waited)
+            if stopping.is_set():
                 return
-            stop.cancel()
-            uptime = loop.time() - started
             if uptime >= STABLE_AFTER:
                 backoff = FIRST_BACKOFF
-            event(logging.WARNING, "child exited", child=spec.name, pid=proc.pid,
-                  returncode=proc.returncode, uptime_s=round(uptime, 1),
-                  restart_in_s=backoff)  # fmt: skip
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), backoff)
-                return
-            except TimeoutError:
-                pass
-            backoff = min(backoff * 2, MAX_BACKOFF)
+            waited, backoff = backoff, min(backoff * 2, MAX_BACKOFF)
             restarts += 1
+
+    async def run_once(
+        self, spec: ChildSpec, stopping: asyncio.Event, restarts: int, waited: float
+    ) -> float:
+        """Start the child; wait until it exits or ``stopping`` is set. Returns its uptime."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            proc = await asyncio.create_subprocess_exec(*spec.argv, stdin=subprocess.DEVNULL)
+        except OSError as exc:
+            event(logging.ERROR, "child could not start", child=spec.name, error=str(exc))
+            return 0.0
+        if restarts:
+            event(logging.WARNING, "child restarted", child=spec.name, pid=proc.pid,
+                  restarts=restarts, after_s=waited)  # fmt: skip
+        else:
+            event(logging.INFO, "child started", child=spec.name, pid=proc.pid)
+        exited = asyncio.ensure_future(proc.wait())
+        stop = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({exited, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if not exited.done():
+            exited.cancel()
+            await self.terminate(spec.name, proc)
+        else:
+            stop.cancel()
+            event(logging.WARNING, "child exited", child=spec.name, pid=proc.pid,
+                  returncode=proc.returncode,
+                  uptime_s=round(loop.time() - started, 1))  # fmt: skip
+        return loop.time() - started
 
     async def terminate(self, name: str, proc: asyncio.subprocess.Process) -> None:
         if proc.returncode is None:

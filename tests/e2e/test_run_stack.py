@@ -6,8 +6,10 @@ never collides with a running `make run` or with other tests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -22,6 +24,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
+from herald.supervisor import ChildSpec, Supervisor
 from tests.servers import free_port
 
 HERALD = Path(sys.executable).parent / "herald"
@@ -202,3 +205,27 @@ def test_run_refuses_busy_ports_before_touching_anything(tmp_path: Path) -> None
     assert done.returncode == 1
     assert f"127.0.0.1:{port}" in done.stderr.decode()
     assert list(tmp_path.iterdir()) == []  # no .herald/, no key, no database
+
+
+async def test_a_crashing_child_is_restarted_with_doubling_backoff(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="herald.supervisor")
+    supervisor = Supervisor()
+    child = ChildSpec("false", ["false"])
+    task = asyncio.create_task(supervisor.run_child(child, supervisor.stopping))
+    await asyncio.sleep(3.6)  # exits at once; restarted after 1 s, then after 2 s more
+    supervisor.stopping.set()
+    async with asyncio.timeout(0.5):  # a stop during the backoff wait ends it at once
+        await task
+
+    def logged(message: str, field: str) -> list[object]:
+        return [
+            getattr(r, field)
+            for r in caplog.records
+            if r.name == "herald.supervisor" and r.getMessage() == message
+        ]
+
+    assert logged("child started", "child") == ["false"]
+    assert logged("child restarted", "after_s") == [1.0, 2.0]
+    assert logged("child exited", "returncode") == [1, 1, 1]
