@@ -219,6 +219,7 @@ class ApnsClient:
         self._max_connections = max_connections
         self._pool: Any = None
         self._pool_error: str | None = None
+        self._closed_connections = 0
 
     @property
     def topic(self) -> str:
@@ -226,8 +227,9 @@ class ApnsClient:
 
     @property
     def connections_opened(self) -> int:
-        """Connections opened so far (1 while the first one stays up)."""
-        return 0 if self._pool is None else int(self._pool.connections_opened)
+        """Connections this client has opened (1 while the first one stays up)."""
+        current = 0 if self._pool is None else int(self._pool.connections_opened)
+        return self._closed_connections + current
 
     def _ensure_pool(self) -> Any:
         if self._pool is None and self._pool_error is None:
@@ -284,5 +286,6 @@ class ApnsClient:
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
+            self._closed_connections += int(pool.connections_opened)
             pool.close()
             await asyncio.sleep(0)

@@ -29,6 +29,7 @@ is expressible through :data:`EXPIRE_IMMEDIATELY`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -208,15 +209,22 @@ def _protocol_for(endpoint: ApnsEndpoint) -> type[HeraldApnsProtocol]:
 
 
 class _EndpointPool(APNsBaseConnectionPool):
-    """Connects to ``endpoint`` instead of Apple; fails fast when it cannot."""
+    """Connects to ``endpoint`` instead of Apple; fails fast when it cannot.
+
+    A burst of sends that finds no connection yet waits for the first one
+    to open all together; in aioapns they queue on the pool's lock and are
+    let through one per event-loop iteration.
+    """
 
     connections_opened: int
     last_connect_error: str
+    _opening: asyncio.Future[None] | None
 
     def _bind(self, endpoint: ApnsEndpoint) -> None:
         self.protocol_class = _protocol_for(endpoint)
         self.connections_opened = 0
         self.last_connect_error = "could not connect"
+        self._opening = None
 
     async def create_connection(self) -> Any:
         try:
@@ -228,6 +236,18 @@ class _EndpointPool(APNsBaseConnectionPool):
         return connection
 
     async def acquire(self) -> Any:
+        if not self.connections:
+            if self._opening is None:
+                self._opening = asyncio.get_running_loop().create_future()
+                try:
+                    return await self._acquire()
+                finally:
+                    opening, self._opening = self._opening, None
+                    opening.set_result(None)
+            await asyncio.shield(self._opening)
+        return await self._acquire()
+
+    async def _acquire(self) -> Any:
         try:
             return await super().acquire()
         except AioapnsConnectionError:
