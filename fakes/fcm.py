@@ -225,9 +225,12 @@ class FakeFcmState:
 
     # -- token endpoint -------------------------------------------------------
 
-    def issue_token(self, form: dict[str, list[str]]) -> _Reply:
+    def count_token_fetch(self) -> None:
         with self._lock:
             self.token_fetches += 1
+
+    def issue_token(self, form: dict[str, list[str]]) -> _Reply:
+        with self._lock:
             forced = self.token_status
         if forced is not None:
             return _json_reply(forced, {"error": "server_error", "error_description": "injected"})
@@ -385,6 +388,7 @@ class FakeFcmApp:
         return _json_reply(404, fcm_error(404, "Not found"))
 
     async def _token(self, body: bytes) -> _Reply:
+        self.state.count_token_fetch()  # on arrival, so slow answers are counted too
         delay = self.state.token_delay_ms
         if delay:
             await asyncio.sleep(delay / 1000)

@@ -10,6 +10,9 @@ answer, a token problem or a transport error.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+
 import httpx
 
 from activities.providers.base import Outcome, ProviderCredential, PushMessage, SendResult
@@ -27,8 +30,24 @@ from herald.settings import Settings
 
 #: Connections the shared client may open (HTTP/2 multiplexes on one).
 MAX_CONNECTIONS = 10
-#: Streams one HTTP/2 connection carries at once are set by the server (FCM: 1000s).
 KEEPALIVE_SECONDS = 60.0
+#: Sends in flight per shared client: HTTP/2 streams, or one per HTTP/1.1 connection.
+#: Sends beyond it wait here, outside httpcore's pool: its bookkeeping costs
+#: O(waiting requests) per event and its pool timeout would fail queued sends.
+MAX_IN_FLIGHT_HTTP2 = 100
+MAX_IN_FLIGHT_HTTP1 = MAX_CONNECTIONS
+
+_in_flight: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _limiter(http: httpx.AsyncClient, https: bool) -> asyncio.Semaphore:
+    limiter = _in_flight.get(http)
+    if limiter is None:
+        limiter = asyncio.Semaphore(MAX_IN_FLIGHT_HTTP2 if https else MAX_IN_FLIGHT_HTTP1)
+        _in_flight[http] = limiter
+    return limiter
 
 
 def make_fcm_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -65,6 +84,7 @@ class FcmClient:
         tokens: GoogleTokenCache | None = None,
     ) -> None:
         self._http = http
+        self._limiter = _limiter(http, settings.fcm_url.startswith("https://"))
         self._base = settings.fcm_url.rstrip("/")
         self._source: GoogleAccessTokens | None = None
         self._broken: TokenRejected | None = None
@@ -98,9 +118,10 @@ class FcmClient:
         except TokenUnavailable as exc:
             return SendResult(outcome=Outcome.RETRY, code="AUTH_UNAVAILABLE", message=str(exc))
         try:
-            response = await self._http.post(
-                self._url, content=body, headers={"Authorization": f"Bearer {token}"}
-            )
+            async with self._limiter:
+                response = await self._http.post(
+                    self._url, content=body, headers={"Authorization": f"Bearer {token}"}
+                )
         except httpx.TimeoutException as exc:
             return SendResult(outcome=Outcome.RETRY, code="TIMEOUT", message=type(exc).__name__)
         except httpx.HTTPError as exc:
