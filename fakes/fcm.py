@@ -38,6 +38,9 @@ Failure injection by device-token prefix (prefixes chain left to right, e.g.
                          answers a non-JSON body
 =======================  ===================================================
 
+Every messages:send request is recorded, answered or not (project, token,
+body, access_token, http_version, status).
+
 Control API (JSON): ``GET /_fake/requests``, ``GET /_fake/stats``
 (``token_fetches``, ``requests``, ``connections``, ``http_versions``),
 ``POST /_fake/reset`` (records, counters, fail counters and config; accounts
@@ -275,20 +278,23 @@ class FakeFcmState:
                 return None
             return self._accounts.get(entry[0])
 
-    def record(self, project: str, body: Any, authorization: str, http_version: str) -> None:
+    def record(
+        self, project: str, body: Any, authorization: str, http_version: str
+    ) -> dict[str, Any]:
         message = body.get("message", {}) if isinstance(body, dict) else {}
         token = message.get("token") if isinstance(message, dict) else None
+        entry = {
+            "project": project,
+            "token": token,
+            "body": body,
+            "access_token": authorization.removeprefix("Bearer "),
+            "http_version": http_version,
+            "status": None,  # the HTTP status answered, set once decided
+        }
         with self._lock:
             self.request_count += 1
-            self._requests.append(
-                {
-                    "project": project,
-                    "token": token,
-                    "body": body,
-                    "access_token": authorization.removeprefix("Bearer "),
-                    "http_version": http_version,
-                }
-            )
+            self._requests.append(entry)
+        return entry
 
     def count_failure(self, token: str) -> int:
         with self._lock:
@@ -396,19 +402,26 @@ class FakeFcmApp:
 
     async def _send(self, scope: Scope, project: str, raw: bytes) -> _Reply:
         authorization = _header(scope, b"authorization")
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = None
+        entry = self.state.record(project, body, authorization, scope.get("http_version", "1.1"))
+        reply = await self._answer(project, body, authorization, len(raw))
+        entry["status"] = reply.status
+        return reply
+
+    async def _answer(self, project: str, body: Any, authorization: str, size: int) -> _Reply:
         account = self.state.account_for(authorization)
         if account is None:
             text = "Request had invalid authentication credentials."
             return _json_reply(401, fcm_error(401, text))
         if account.project_id is not None and account.project_id != project:
             return _json_reply(403, fcm_error(403, "Permission denied for this project."))
-        try:
-            body = json.loads(raw)
-        except ValueError:
+        if body is None:
             return _json_reply(400, fcm_error(400, "Invalid JSON payload received."))
-        self.state.record(project, body, authorization, scope.get("http_version", "1.1"))
         message = body.get("message") if isinstance(body, dict) else None
-        problem = _validation_error(message, len(raw))
+        problem = _validation_error(message, size)
         if problem is not None:
             return _json_reply(400, fcm_error(400, problem, code="INVALID_ARGUMENT"))
         assert isinstance(message, dict)

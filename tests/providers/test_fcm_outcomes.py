@@ -86,6 +86,7 @@ async def test_rule_over_the_wire(fake: FakeFcm, rule: FcmRule) -> None:
     assert result.message
     # Only an UNAUTHENTICATED answer makes the client refetch its token and resend once.
     assert len(sent) == (2 if code == "UNAUTHENTICATED" else 1)
+    assert sent[-1]["status"] == rule.status
     if len(sent) == 2:
         assert sent[0]["access_token"] != sent[1]["access_token"]
 
