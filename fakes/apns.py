@@ -192,6 +192,10 @@ async def _serve(args: argparse.Namespace, token_keys: list[tuple[str, str, str]
     for key_id, team_id, pem in token_keys:
         server.keys.register(key_id, team_id, pem)
     await server.start(args.host, args.port, args.control_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     line = {
         "url": server.url,
         "ca_file": server.ca_file,
@@ -199,10 +203,6 @@ async def _serve(args: argparse.Namespace, token_keys: list[tuple[str, str, str]
         "environment": server.environment,
     }
     print(json.dumps(line), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     await server.close()
 

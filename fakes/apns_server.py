@@ -119,6 +119,45 @@ class _Stream:
     body: bytearray = field(default_factory=bytearray)
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    connection: int
+    headers: dict[bytes, bytes]
+    token: str
+    body: bytes
+    auth: dict[str, Any]
+    answer: _Answer
+    received_at: float
+
+
+def _materialize(record: _Recorded, environment: str) -> dict[str, Any]:
+    """One recorded request as ``GET /requests`` shows it (never its authorization)."""
+    headers = record.headers
+    try:
+        payload: Any = json.loads(record.body) if record.body else None
+    except ValueError:
+        payload = None
+    return {
+        "environment": environment,
+        "connection": record.connection,
+        "method": headers.get(b":method", b"").decode("latin-1"),
+        "path": headers.get(b":path", b"").decode("utf-8", "replace"),
+        "token": record.token,
+        "headers": {
+            name: headers[name.encode()].decode("utf-8", "replace")
+            for name in _RECORDED_HEADERS
+            if name.encode() in headers
+        },
+        "payload": payload,
+        "auth": record.auth.get("auth"),
+        **{k: v for k, v in record.auth.items() if k != "auth"},
+        "status": record.answer.status,
+        "reason": record.answer.reason,
+        "apnsId": record.answer.apns_id,
+        "receivedAt": record.received_at,
+    }
+
+
 class _RequestError(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -159,7 +198,7 @@ class FakeApnsServer:
         self.environment: Environment = environment
         self.keys = KeyRing()
         self.faults = FaultPlan()
-        self._records: deque[dict[str, Any]] = deque(maxlen=max_records)
+        self._records: deque[_Recorded] = deque(maxlen=max_records)
         self._lock = threading.Lock()
         self.connections = 0
         self.open_connections = 0
@@ -234,7 +273,8 @@ class FakeApnsServer:
 
     def records(self) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._records)
+            recorded = list(self._records)
+        return [_materialize(record, self.environment) for record in recorded]
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -366,29 +406,8 @@ class FakeApnsServer:
         auth: dict[str, Any],
         answer: _Answer,
     ) -> None:
-        try:
-            payload: Any = json.loads(body) if body else None
-        except ValueError:
-            payload = None
-        record = {
-            "environment": self.environment,
-            "connection": connection.id,
-            "method": headers.get(b":method", b"").decode("latin-1"),
-            "path": headers.get(b":path", b"").decode("utf-8", "replace"),
-            "token": token,
-            "headers": {
-                name: headers[name.encode()].decode("utf-8", "replace")
-                for name in _RECORDED_HEADERS
-                if name.encode() in headers
-            },
-            "payload": payload,
-            "auth": auth.get("auth"),
-            **{k: v for k, v in auth.items() if k != "auth"},
-            "status": answer.status,
-            "reason": answer.reason,
-            "apnsId": answer.apns_id,
-            "receivedAt": time.time(),
-        }
+        """Keep the raw request; :func:`_materialize` turns it into JSON on read."""
+        record = _Recorded(connection.id, headers, token, body, auth, answer, time.time())
         with self._lock:
             self.requests_seen += 1
             self._records.append(record)
