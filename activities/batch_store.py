@@ -41,6 +41,7 @@ class Work:
     variables: dict[str, Any]
     targets: list[Target]
     done: list[Delivery] = field(default_factory=list)  # final deliveries of earlier tries
+    skipped: bool = False  # some device was not tried: the batch was cancelled
 
 
 @dataclass

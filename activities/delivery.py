@@ -49,6 +49,7 @@ from herald.tags import tag_index
 from herald.templating import TemplateError
 
 SEND_CONCURRENCY = 256
+HEARTBEAT_EVERY_SECONDS = 2.0  # the workflow's heartbeat timeout is 10 s
 
 
 @dataclass
@@ -75,11 +76,28 @@ class DeliveryActivities:
 
     @activity.defn(name="deliver_batch")
     async def deliver_batch(self, inp: BatchInput) -> BatchResult:
+        """Heartbeats while it works, so a crashed worker's batch is retried within
+        the heartbeat timeout. A cancel lets the batch finish and record what it
+        sent (a delivery that reached the provider must end up SENT), then ends
+        the activity as cancelled."""
         BATCHES.inc()
+        stop = asyncio.Event()  # set on cancel: no new send starts
+        work = asyncio.ensure_future(self._deliver(inp, stop))
+        beating = asyncio.ensure_future(_heartbeat())
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            stop.set()
+            await work
+            raise
+        finally:
+            beating.cancel()
+
+    async def _deliver(self, inp: BatchInput, stop: asyncio.Event) -> BatchResult:
         plan = await asyncio.to_thread(self._load, inp)
         if plan is None:
             return BatchResult()
-        attempts, rendered, template_errors = await self._send_all(plan)
+        attempts, rendered, template_errors = await self._send_all(plan, stop)
         outcome, result = _judge(plan, inp, attempts, rendered, template_errors)
         await asyncio.to_thread(self._record, plan.app_id, outcome)
         return result
@@ -93,7 +111,7 @@ class DeliveryActivities:
             record_batch(session, app_id, outcome)
 
     async def _send_all(
-        self, plan: BatchPlan
+        self, plan: BatchPlan, stop: asyncio.Event
     ) -> tuple[list[_Attempt], dict[str, Rendered], dict[str, str]]:
         op = plan.operation
         rendered: dict[str, Rendered] = {}
@@ -105,7 +123,7 @@ class DeliveryActivities:
                 template_errors[work.pn_id] = str(exc)
         gate = asyncio.Semaphore(SEND_CONCURRENCY)
 
-        async def one(work: Work, target: Target) -> _Attempt:
+        async def one(work: Work, target: Target) -> _Attempt | None:
             credential_id = op.senders.get(target.provider.lower())
             client = await self._clients.get(credential_id) if credential_id else None
             if client is None:
@@ -117,6 +135,8 @@ class DeliveryActivities:
                 return _Attempt(work, target, result)
             message = push_message(target.token, rendered[work.pn_id], op.priority, op.sound)
             async with gate:
+                if stop.is_set():
+                    return None  # cancelled before it was sent: stays QUEUED, then CANCELED
                 started = time.perf_counter()
                 result = await client.send(message)
                 PROVIDER_LATENCY.labels(target.provider).observe(time.perf_counter() - started)
@@ -129,7 +149,11 @@ class DeliveryActivities:
             if work.pn_id in rendered
             for target in work.targets
         ]
-        return list(await asyncio.gather(*jobs)), rendered, template_errors
+        done = [a for a in await asyncio.gather(*jobs) if a is not None]
+        tried = Counter(a.work.pn_id for a in done)
+        for work in plan.work:
+            work.skipped = work.pn_id in rendered and tried[work.pn_id] < len(work.targets)
+        return done, rendered, template_errors
 
     @activity.defn(name="finish_operation")
     async def finish_operation(self, inp: FinishInput) -> OperationSummary:
@@ -153,6 +177,12 @@ class DeliveryActivities:
             )
 
         return await asyncio.to_thread(run)
+
+
+async def _heartbeat() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
 
 
 def _error_row(
@@ -241,7 +271,7 @@ def _judge(
                     }
                 )
         r_content = rendered[work.pn_id]
-        if pending:
+        if pending or work.skipped:
             result.pending += 1
             out.pn_updates.append(PnUpdate(work.pn_id, "QUEUED", None, None, None))
             continue

@@ -36,6 +36,8 @@ ACTIVITY_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=20,
 )
+# A batch on a worker that died is retried this soon, not after start_to_close.
+BATCH_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 def retry_delay(round_: int, retry_after: float) -> timedelta:
@@ -51,6 +53,7 @@ class PushNotificationOperation:
         self._stats: Counter[str] = Counter()
         self._errors: Counter[tuple[str, str]] = Counter()
         self._retry_after: dict[tuple[int, int], float] = {}
+        self._in_flight = 0
         self._shown_status = ""
 
     @workflow.signal(name=CANCEL_SIGNAL)
@@ -85,8 +88,10 @@ class PushNotificationOperation:
                 if self._cancel:
                     break
         except asyncio.CancelledError:
-            # `temporal workflow cancel`: record CANCELED and finish cleanly.
+            # `temporal workflow cancel`: let in-flight batches record what they sent,
+            # then record CANCELED and finish cleanly.
             self._cancel = True
+            await workflow.wait_condition(lambda: self._in_flight == 0)
         summary = await workflow.execute_activity_method(
             DeliveryActivities.finish_operation,
             FinishInput(inp.operation_id, canceled=self._cancel),
@@ -154,21 +159,30 @@ class PushNotificationOperation:
             async with gate:
                 if self._cancel:
                     return
-                result = await workflow.execute_activity_method(
-                    DeliveryActivities.deliver_batch,
-                    BatchInput(inp.operation_id, index, batch[0], batch[1], round_, final),
-                    start_to_close_timeout=timedelta(minutes=5),
-                    retry_policy=ACTIVITY_RETRY,
-                    cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-                    summary=f"sendAt #{index + 1} recipients {batch[0]}-{batch[1] - 1}"
-                    f" round {round_}",
-                )
+                self._in_flight += 1
+                try:
+                    result = await self._batch(inp, index, batch, round_, final)
+                finally:
+                    self._in_flight -= 1
             results[batch] = result
             self._retry_after[batch] = result.retry_after
             self._count(result)
 
         await asyncio.gather(*(one(b) for b in batches))
         return results
+
+    async def _batch(
+        self, inp: OperationInput, index: int, batch: tuple[int, int], round_: int, final: bool
+    ) -> BatchResult:
+        return await workflow.execute_activity_method(
+            DeliveryActivities.deliver_batch,
+            BatchInput(inp.operation_id, index, batch[0], batch[1], round_, final),
+            start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=BATCH_HEARTBEAT_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            summary=f"sendAt #{index + 1} recipients {batch[0]}-{batch[1] - 1} round {round_}",
+        )
 
     def _count(self, result: BatchResult) -> None:
         done = result.sent + result.failed
