@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
-from api import error_handlers, health
+from api import error_handlers, health, openapi
+from api.body_limit import BodyLimitMiddleware
 from api.ratelimit import RateLimiter
 from api.routers import apps, credentials, operations, push_notifications, registrations, users
 from api.temporal import TemporalConnection
@@ -33,14 +34,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="Herald Push Notifications API",
         version="1.0",
         description=DESCRIPTION,
-        max_body_size=settings.max_body_bytes,
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.database_url)
     app.state.box = secret_box(load_secret_key(settings))
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second)
     app.state.temporal = TemporalConnection(settings)
     error_handlers.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     resources = resource_router()
     app.include_router(resources, prefix="/v1")

@@ -12,7 +12,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col, update
 
 from api.ratelimit import RateLimiter, retry_after_header
 from herald import errors
@@ -39,6 +39,13 @@ def get_box(request: Request) -> SecretBox:
 
 
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent.
+
+    Used with ``scope="function"`` (see :data:`SessionDep`): with FastAPI's
+    default request scope the commit would run after the answer left, so a
+    202 could precede a failed commit and a client's next request could miss
+    what it just wrote.
+    """
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -54,12 +61,16 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
 basic = HTTPBasic(auto_error=False, description="accountId:authToken")
 
 
+# Every user of the session must name the same scope, or FastAPI makes two sessions.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
 def current_account(
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
+    session: SessionDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
 ) -> Account:
-    if credentials is None:
+    if credentials is None or not _plausible_account_id(credentials.username):
         raise _unauthorized()
     account = session.get(Account, credentials.username)
     if account is None or not hmac.compare_digest(
@@ -72,11 +83,38 @@ def current_account(
         raise errors.HeraldError(
             errors.RATE_LIMITED,
             "too many requests for this account",
-            {"retryAfterSeconds": wait},
+            {"retryAfterSeconds": round(wait, 3)},
             {"Retry-After": retry_after_header(wait)},
         )
     request.state.account_id = account.id
     return account
+
+
+def lock_account(session: Session, account: Account) -> None:
+    """Hold the account until this request's transaction ends.
+
+    Limits (10 Apps, 10 Credentials per App, 50 devices), "exactly one
+    default" and "a token lives in one registration" are checked by reading
+    then writing; two requests of one account doing that at once would both
+    pass. A no-op UPDATE of the account row makes each account's writers take
+    turns: a row lock on PostgreSQL, the database write lock on SQLite (which
+    begins a transaction only at the first write). Take it before the reads
+    the write depends on, after any slow work that needs no lock.
+    """
+    session.exec(update(Account).where(col(Account.id) == account.id).values(name=Account.name))
+
+
+def writing_account(
+    account: Annotated[Account, Depends(current_account)], session: SessionDep
+) -> Account:
+    """The caller's account, locked (:func:`lock_account`) for a write."""
+    lock_account(session, account)
+    return account
+
+
+def _plausible_account_id(value: str) -> bool:
+    """Worth a lookup: PostgreSQL refuses some strings (NUL) outright."""
+    return 0 < len(value) <= 40 and value.isascii() and value.isprintable()
 
 
 def _unauthorized() -> errors.HeraldError:
@@ -118,7 +156,7 @@ def list_params(
 
 
 AccountDep = Annotated[Account, Depends(current_account)]
-SessionDep = Annotated[Session, Depends(get_session)]
+WriterDep = Annotated[Account, Depends(writing_account)]
 BoxDep = Annotated[SecretBox, Depends(get_box)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ListDep = Annotated[ListParams, Depends(list_params)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import Session, col, select
 
 from api import lookups
-from api.deps import AccountDep, BoxDep, ListDep, SessionDep
+from api.deps import AccountDep, BoxDep, ListDep, SessionDep, WriterDep
 from api.listing import page
 from api.responses import accepted
 from api.schemas.apps import AppList, AppPublic, AppUpdate, DefaultCredential
@@ -82,7 +82,7 @@ def get_app(appName: AppNamePath, account: AccountDep, session: SessionDep) -> A
 def update_app(
     appName: AppNamePath,
     body: AppUpdate,
-    account: AccountDep,
+    account: WriterDep,
     session: SessionDep,
     request: Request,
     response: Response,

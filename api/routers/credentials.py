@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import Session, col, delete, func, select
 
 from api import lookups
-from api.deps import AccountDep, BoxDep, ListDep, SessionDep
+from api.deps import AccountDep, BoxDep, ListDep, SessionDep, WriterDep, lock_account
 from api.listing import page
 from api.responses import accepted
 from api.routers.apps import make_default
@@ -99,6 +99,7 @@ def create_credential(
         validated = validate_credential(body.credentialType, body.content)
     except CredentialError as exc:
         raise errors.invalid(exc.field, exc.message) from None
+    lock_account(session, account)
     app = _app_for_upload(session, account, body.appName)
     siblings = session.exec(select(Credential).where(Credential.app_id == app.id)).all()
     if len(siblings) >= MAX_CREDENTIALS_PER_APP:
@@ -172,7 +173,7 @@ def get_credential(
 def update_credential(
     credentialId: CredentialIdPath,
     body: CredentialUpdate,
-    account: AccountDep,
+    account: WriterDep,
     session: SessionDep,
     request: Request,
     response: Response,
@@ -197,7 +198,7 @@ def update_credential(
 )
 def delete_credential(
     credentialId: CredentialIdPath,
-    account: AccountDep,
+    account: WriterDep,
     session: SessionDep,
     request: Request,
     response: Response,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import Session, col, delete, select
 
 from api import lookups
-from api.deps import AccountDep, BoxDep, ListDep, SessionDep
+from api.deps import AccountDep, BoxDep, ListDep, SessionDep, WriterDep
 from api.listing import page
 from api.responses import accepted
 from api.schemas.common import AppName, ResourceAccepted, error_responses
@@ -55,7 +55,7 @@ def public(session: Session, registration: DeviceRegistration, app_name: str) ->
 )
 def register_device(
     body: RegistrationCreate,
-    account: AccountDep,
+    account: WriterDep,
     session: SessionDep,
     request: Request,
     response: Response,
@@ -187,7 +187,7 @@ def list_registrations(
 )
 def delete_registration(
     deviceRegistrationId: RegistrationIdPath,
-    account: AccountDep,
+    account: WriterDep,
     session: SessionDep,
     request: Request,
     response: Response,

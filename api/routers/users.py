@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request, Response
 from sqlmodel import Session, col, delete, select
 
 from api import lookups
-from api.deps import AccountDep, BoxDep, ListDep, SessionDep
+from api.deps import AccountDep, BoxDep, ListDep, SessionDep, WriterDep
 from api.listing import page
 from api.responses import accepted
 from api.schemas.common import ResourceAccepted, error_responses
@@ -59,7 +59,7 @@ def list_users(
 )
 def delete_user(
     userId: UserIdPath,
-    account: AccountDep,
+    account: WriterDep,
     session: SessionDep,
     request: Request,
     response: Response,

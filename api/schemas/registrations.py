@@ -15,7 +15,12 @@ class RegistrationCreate(ApiModel):
         description="the User to register the device to; a new User when omitted",
     )
     appName: AppName
-    token: str = Field(min_length=1, max_length=4096)
+    token: str = Field(
+        min_length=1,
+        max_length=4096,
+        pattern=r"^[\x21-\x7e]+$",
+        description="the provider's device token (visible ASCII: APNs hex, FCM token)",
+    )
     provider: Provider
 
 
