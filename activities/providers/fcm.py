@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from urllib.parse import quote
 
 import httpx
 
@@ -88,7 +89,7 @@ class FcmClient:
         self._base = settings.fcm_url.rstrip("/")
         self._source: GoogleAccessTokens | None = None
         self._broken: TokenRejected | None = None
-        self._url = ""
+        self._url = httpx.URL(self._base)
         cache = tokens or shared_token_cache(settings)
         try:
             self._source = cache.source_for(credential.id, credential.content)
@@ -98,7 +99,10 @@ class FcmClient:
         if not self._source.project_id:
             self._broken = TokenRejected("FCM service account JSON has no project_id")
             return
-        self._url = f"{self._base}/v1/projects/{self._source.project_id}/messages:send"
+        # Quoted: the project id comes from the tenant's upload. Parsed once:
+        # httpx would parse a str URL on every send.
+        project = quote(self._source.project_id, safe="")
+        self._url = httpx.URL(f"{self._base}/v1/projects/{project}/messages:send")
 
     async def send(self, message: PushMessage) -> SendResult:
         if self._broken is not None or self._source is None:

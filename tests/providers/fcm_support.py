@@ -42,7 +42,7 @@ def credential_for(service_account: dict[str, str]) -> ProviderCredential:
         id=f"comms_credential_{uuid.uuid4().hex}",
         type="FCM",
         content=fcm_content(service_account),
-        metadata={"projectId": service_account["project_id"]},
+        metadata={"projectId": service_account.get("project_id", "")},
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from activities.providers.base import Outcome, PushMessage
 from fakes.fcm import FakeFcm
+from fakes.keys import make_service_account
 from tests.providers.fcm_support import PROJECT, dead_url, sender
 
 
@@ -124,3 +125,19 @@ async def test_slow_prefix_chains_with_a_failure(fake: FakeFcm) -> None:
         result = await s.client.send(PushMessage(token="slow-200-unregistered-z", body="x"))
     assert result.outcome is Outcome.INVALID_TOKEN
     assert time.monotonic() - started >= 0.2
+
+
+async def test_project_id_cannot_reach_another_path(fake: FakeFcm) -> None:
+    account = make_service_account("evil/../../other", client_email="evil@herald.example")
+    async with sender(fake, service_account=account) as s:
+        result = await s.client.send(PushMessage(token="device-evil", body="x"))
+    assert result.outcome is Outcome.FAILED
+    assert s.sent_to("device-evil") == []
+
+
+async def test_service_account_without_project_is_failed_auth(fake: FakeFcm) -> None:
+    account = make_service_account(PROJECT, client_email="noproject@herald.example")
+    del account["project_id"]
+    async with sender(fake, service_account=account) as s:
+        result = await s.client.send(PushMessage(token="device-np", body="x"))
+    assert (result.outcome, result.code) == (Outcome.FAILED, "AUTH")
