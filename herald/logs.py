@@ -31,3 +31,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request at INFO: one line per delivery is noise and costs CPU.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
