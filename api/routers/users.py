@@ -21,23 +21,33 @@ router = APIRouter(prefix="/Users", tags=["Users"])
 UserIdPath = Annotated[str, Path(pattern=ids.id_pattern(ids.USER))]
 
 
-def public(session: Session, user: PushUser) -> UserPublic:
-    registrations = session.exec(
-        select(DeviceRegistration.id)
-        .where(DeviceRegistration.user_id == user.id)
-        .order_by(col(DeviceRegistration.id))
-    ).all()
+def public(user: PushUser, registrations: list[str]) -> UserPublic:
     return UserPublic(
         id=user.id,
-        deviceRegistrations=list(registrations),
+        deviceRegistrations=registrations,
         createdAt=iso(user.created_at),
         updatedAt=iso(user.updated_at),
     )
 
 
+def registrations_of(session: Session, user_ids: list[str]) -> dict[str, list[str]]:
+    """Each User's DeviceRegistration ids, in id order (one query for a whole page)."""
+    found: dict[str, list[str]] = {u: [] for u in user_ids}
+    if user_ids:
+        rows = session.exec(
+            select(DeviceRegistration.user_id, DeviceRegistration.id)
+            .where(col(DeviceRegistration.user_id).in_(user_ids))
+            .order_by(col(DeviceRegistration.id))
+        )
+        for user_id, registration_id in rows:
+            found[user_id].append(registration_id)
+    return found
+
+
 @router.get("/{userId}", response_model=UserPublic, responses=error_responses(400, 404))
 def get_user(userId: UserIdPath, account: AccountDep, session: SessionDep) -> UserPublic:
-    return public(session, lookups.user(session, account, userId))
+    user = lookups.user(session, account, userId)
+    return public(user, registrations_of(session, [user.id])[user.id])
 
 
 @router.get("", response_model=UserList, responses=error_responses(400))
@@ -48,7 +58,8 @@ def list_users(
     rows, pagination = page(
         session, box, "users", stmt, PushUser.id, PushUser.created_at, params  # type: ignore[arg-type]
     )
-    return UserList(users=[public(session, u) for u in rows], pagination=pagination)
+    registrations = registrations_of(session, [u.id for u in rows])
+    return UserList(users=[public(u, registrations[u.id]) for u in rows], pagination=pagination)
 
 
 @router.delete(

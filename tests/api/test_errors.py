@@ -139,3 +139,15 @@ def test_errors_carry_no_internals(client: httpx.Client) -> None:
         lowered = r.text.lower()
         for leak in ("traceback", "select ", "sqlalchemy", "psycopg", "sqlite", 'file "'):
             assert leak not in lowered, r.text
+
+
+def test_database_outage_is_503_with_retry_after() -> None:
+    """Nothing listens on port 1: every authenticated call meets a dead database."""
+    settings = servers.test_settings("postgresql+psycopg://herald@127.0.0.1:1/none")
+    with ApiServer(settings) as down:
+        r = httpx.get(down.url + "/v1/PushNotifications/Apps", auth=("ACdeadbeef", "token"))
+        error = error_of(r, 503)
+        assert error["context"] == {"dependency": "database"}
+        assert r.headers["Retry-After"] == "1"
+        for leak in ("psycopg", "127.0.0.1:1", "connection", "Traceback"):
+            assert leak not in r.text
