@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from activities.messages import BatchInput
 from herald.models import (
@@ -167,9 +167,10 @@ def record_batch(session: Session, app_id: int | None, outcome: BatchOutcome) ->
         session.execute(insert(Delivery), new)
     changed = [d | {"now": now} for d in outcome.changed_deliveries if d["pn"] in updated]
     if changed:
+        table = SQLModel.metadata.tables["delivery"]  # Core executemany with our bind names
         session.execute(
-            update(Delivery)
-            .where(col(Delivery.id) == bindparam("delivery_id"))
+            update(table)
+            .where(table.c.id == bindparam("delivery_id"))
             .values(
                 status=bindparam("new_status"),
                 attempts=bindparam("new_attempts"),
@@ -177,7 +178,6 @@ def record_batch(session: Session, app_id: int | None, outcome: BatchOutcome) ->
                 updated_at=bindparam("now"),
             ),
             changed,
-            execution_options={"synchronize_session": False},
         )
     errors = [e | {"occurred_at": now} for e in outcome.errors
               if e["push_notification_id"] in updated]

@@ -212,18 +212,17 @@ def _judge(
     """Turn provider answers into status changes, Errors and the counts the workflow keeps."""
     out = BatchOutcome()
     result = BatchResult()
-    errors: Counter[tuple[str, str]] = Counter()
+    errors: Counter[tuple[str, str | None]] = Counter()
     by_pn: dict[str, list[_Attempt]] = {}
     for a in attempts:
         by_pn.setdefault(a.work.pn_id, []).append(a)
 
     for work in plan.work:
         if work.pn_id in template_errors:
-            provider = work.targets[0].provider if work.targets else ""
-            out.errors.append(
-                _error_row(plan, work, None, "TEMPLATE_ERROR", message=template_errors[work.pn_id])
-                | {"provider": provider or None}
-            )
+            direct = work.targets[0] if work.user_id is None and work.targets else None
+            provider = direct.provider if direct else None
+            message = template_errors[work.pn_id]
+            out.errors.append(_error_row(plan, work, direct, "TEMPLATE_ERROR", message=message))
             out.pn_updates.append(PnUpdate(work.pn_id, "FAILED", None, None, None))
             errors[("TEMPLATE_ERROR", provider)] += 1
             result.failed += 1
@@ -280,7 +279,7 @@ def _judge(
                 _error_row(plan, work, None, UNADDRESSABLE,
                            message="the User has no device registered in this App")
             )
-            errors[(UNADDRESSABLE, "")] += 1
+            errors[(UNADDRESSABLE, None)] += 1
             result.unaddressable += 1
         sent = "SENT" in final_statuses
         result.sent += int(sent)
@@ -294,5 +293,8 @@ def _judge(
                 tag_index(r_content.tags),
             )
         )
-    result.errors = [ErrorCount(code, prov, n) for (code, prov), n in sorted(errors.items())]
+    result.errors = [
+        ErrorCount(code, prov, n)
+        for (code, prov), n in sorted(errors.items(), key=lambda e: (e[0][0], e[0][1] or ""))
+    ]
     return out, result

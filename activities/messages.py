@@ -29,7 +29,7 @@ class BatchInput:
 @dataclass
 class ErrorCount:
     code: str
-    provider: str
+    provider: str | None  # None where no provider was involved (no devices)
     count: int
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 WORKFLOW_NAME = "PushNotificationOperation"
 CANCEL_SIGNAL = "cancel"
@@ -23,4 +24,4 @@ class OperationInput:
 class Progress:
     status: str
     stats: dict[str, int]
-    error_summary: list[dict[str, object]] = field(default_factory=list)
+    error_summary: list[dict[str, Any]] = field(default_factory=list)  # code, provider, count

@@ -40,6 +40,11 @@ ACTIVITY_RETRY = RetryPolicy(
 BATCH_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
+def _by_code(item: tuple[tuple[str, str | None], int]) -> tuple[str, str]:
+    (code, provider), _ = item
+    return code, provider or ""
+
+
 def retry_delay(round_: int, retry_after: float) -> timedelta:
     """Backoff before retry round ``round_`` (1, 2, 4, 8 s ...), at least Retry-After."""
     return timedelta(seconds=max(2.0 ** (round_ - 1), retry_after))
@@ -51,7 +56,7 @@ class PushNotificationOperation:
         self._cancel = False
         self._status = "SCHEDULED"
         self._stats: Counter[str] = Counter()
-        self._errors: Counter[tuple[str, str]] = Counter()
+        self._errors: Counter[tuple[str, str | None]] = Counter()
         self._retry_after: dict[tuple[int, int], float] = {}
         self._in_flight = 0
         self._shown_status = ""
@@ -66,7 +71,8 @@ class PushNotificationOperation:
             status=self._status,
             stats=dict(self._stats),
             error_summary=[
-                {"code": c, "provider": p, "count": n} for (c, p), n in sorted(self._errors.items())
+                {"code": c, "provider": p, "count": n}
+                for (c, p), n in sorted(self._errors.items(), key=_by_code)
             ],
         )
 

@@ -19,7 +19,7 @@ class Outcome(enum.StrEnum):
     SENT = "SENT"
     RETRY = "RETRY"  # transient: try again later (``retry_after`` seconds if known)
     FAILED = "FAILED"  # permanent for this message
-    INVALID_TOKEN = "INVALID_TOKEN"  # permanent, and the device must be forgotten
+    INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 (permanent: forget the device)
 
 
 @dataclass(frozen=True)
