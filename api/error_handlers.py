@@ -29,7 +29,7 @@ _BY_STATUS = {
 
 def field_name(loc: Sequence[Any]) -> str:
     """``("body", "to", 3, "token")`` → ``to[3].token``."""
-    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
     out = ""
     for part in parts:
         if isinstance(part, int):
