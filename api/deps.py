@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import WithJsonSchema
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, update
@@ -134,24 +136,45 @@ class ListParams:
     end: datetime | None
 
 
+_RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:\d\d)"
+)
+_DATE_DOC = "RFC 3339 date-time with an offset, e.g. 2026-11-23T10:00:00Z"
+
+
+def rfc3339(name: str, value: str | None) -> datetime | None:
+    """Parse a query date strictly (no bare dates, no epoch numbers) to UTC."""
+    if value is None:
+        return None
+    problem = f"{name} must be an {_DATE_DOC}"
+    if not _RFC3339.fullmatch(value):
+        raise errors.invalid(name, problem)
+    try:
+        return as_utc(datetime.fromisoformat(value.upper().replace("Z", "+00:00")))
+    except (ValueError, OverflowError):
+        raise errors.invalid(name, problem) from None
+
+
+DateQuery = Annotated[
+    str, WithJsonSchema({"type": "string", "format": "date-time", "maxLength": 40})
+]
+
+
+def _date_query(description: str) -> Any:
+    return Query(description=f"{_DATE_DOC}; only resources {description}", max_length=40)
+
+
 def list_params(
     pageSize: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     pageToken: Annotated[str | None, Query(max_length=512)] = None,
-    startDate: Annotated[
-        datetime | None, Query(description="RFC 3339; only resources created at or after")
-    ] = None,
-    endDate: Annotated[
-        datetime | None, Query(description="RFC 3339; only resources created before")
-    ] = None,
+    startDate: Annotated[DateQuery | None, _date_query("created at or after")] = None,
+    endDate: Annotated[DateQuery | None, _date_query("created before")] = None,
 ) -> ListParams:
-    for name, value in (("startDate", startDate), ("endDate", endDate)):
-        if value is not None and value.tzinfo is None:
-            raise errors.invalid(name, f"{name} must be RFC 3339 with a time zone offset")
     return ListParams(
         pageSize,
         pageToken,
-        as_utc(startDate) if startDate else None,
-        as_utc(endDate) if endDate else None,
+        rfc3339("startDate", startDate),
+        rfc3339("endDate", endDate),
     )
 
 

@@ -97,6 +97,9 @@ def test_list_parameters_are_documented(document: dict[str, Any]) -> None:
         assert {"pageSize", "pageToken", "startDate", "endDate"} <= set(params), path
         size = params["pageSize"]["schema"]
         assert (size["minimum"], size["maximum"], size["default"]) == (1, 1000, 50)
+        for name in ("startDate", "endDate"):
+            date = params[name]["schema"]["anyOf"][0]
+            assert (date["type"], date["format"]) == ("string", "date-time"), path
     registrations = ops[("GET", "/v1/PushNotifications/DeviceRegistrations")]
     user = next(p for p in registrations["parameters"] if p["name"] == "userId")
     assert user["required"] is True

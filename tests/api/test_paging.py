@@ -131,11 +131,28 @@ def test_start_and_end_date_filter_created_at(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["yesterday", "2026-13-01T00:00:00Z", "2026-01-01T10:00:00", "2026-01-01"]
+    "value",
+    [
+        "yesterday",
+        "2026-13-01T00:00:00Z",
+        "2026-01-01T10:00:00",
+        "2026-01-01",
+        "2026-01-01T10:00Z",
+        "1700000000",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+    ],
 )
 def test_dates_must_be_rfc3339_with_an_offset(client: httpx.Client, value: str) -> None:
     assert field_of(client.get("/Users", params={"startDate": value})) == "startDate"
     assert field_of(client.get("/Apps", params={"endDate": value})) == "endDate"
+
+
+def test_extreme_and_lowercase_dates_are_fine(client: httpx.Client) -> None:
+    upload(client, "FCM", "shop_app")
+    assert _page(client, "/Apps", endDate="0001-01-01T00:00:00Z")["apps"] == []
+    assert _page(client, "/Apps", startDate="9999-12-31T23:59:59.999999Z")["apps"] == []
+    assert len(_page(client, "/Apps", startDate="2000-01-01t00:00:00.5z")["apps"]) == 1
 
 
 def test_other_lists_page_too(client: httpx.Client) -> None:
