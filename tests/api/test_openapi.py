@@ -112,3 +112,14 @@ def test_docs_are_served(api: ApiServer) -> None:
     assert r.status_code == 200
     assert "text/html" in r.headers["content-type"]
     assert "/openapi.json" in r.text
+
+
+def test_no_api_operation_promises_422(document: dict[str, Any]) -> None:
+    """Every operation of the API (sends and operations too) documents the shared errors."""
+    api_paths = [p for p in document["paths"] if p.startswith(("/v1/", "/preview/"))]
+    assert len(api_paths) >= 2 * 10
+    for path in api_paths:
+        for method, operation in document["paths"][path].items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            assert {"400", "401", "429", "503"} <= set(responses), (method, path)
