@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from activities.providers.base import ProviderCredential
+from activities.providers.base import ProviderClient, ProviderCredential
 from activities.providers.fcm import FcmClient, make_fcm_http_client
 from activities.providers.google_tokens import GoogleTokenCache
 from fakes.fcm import FakeFcm
@@ -50,7 +50,7 @@ def credential_for(service_account: dict[str, str]) -> ProviderCredential:
 class Sender:
     """One FcmClient with its own token cache, and what it talks to."""
 
-    client: FcmClient
+    client: ProviderClient  # mypy checks that FcmClient satisfies the shared protocol
     fake: FakeFcm
     service_account: dict[str, str]
     settings: Settings
