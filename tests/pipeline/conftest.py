@@ -88,7 +88,11 @@ async def tenant(stack: Stack) -> AsyncIterator[Tenant]:
     apn = make_apn_certificate("com.example.shop", ca=stack.apns.ca)
     r = await t.http.post(
         "/PushNotifications/Credentials",
-        json={"credentialType": "APN", "appName": "shop_app", "content": apn_certificate_content(apn)},
+        json={
+            "credentialType": "APN",
+            "appName": "shop_app",
+            "content": apn_certificate_content(apn),
+        },
     )
     assert r.status_code == 202, r.text
     yield t

@@ -20,9 +20,21 @@ from workflows.retention import PurgeRecords
 
 def _list(stack: Stack, query: str) -> list[dict[str, object]]:
     out = subprocess.run(
-        [str(TEMPORAL_BIN), "workflow", "list", "--query", query, "--output", "json",
-         "--address", temporal_address(stack.temporal)],
-        check=True, capture_output=True, text=True, timeout=30,
+        [
+            str(TEMPORAL_BIN),
+            "workflow",
+            "list",
+            "--query",
+            query,
+            "--output",
+            "json",
+            "--address",
+            temporal_address(stack.temporal),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
     ).stdout
     rows: list[dict[str, object]] = json.loads(out) if out.strip() else []
     return rows
@@ -41,7 +53,9 @@ async def test_operator_finds_sends_by_account_and_status(stack: Stack, tenant: 
 
     account = f"HeraldAccountId='{tenant.account_id}'"
     for _ in range(50):  # visibility is eventually consistent
-        if ids(account) == {scheduled, done} and ids(f"{account} AND HeraldStatus='COMPLETED'") == {done}:
+        if ids(account) == {scheduled, done} and ids(f"{account} AND HeraldStatus='COMPLETED'") == {
+            done
+        }:
             break
         await asyncio.sleep(0.2)
     assert ids(account) == {scheduled, done}

@@ -71,14 +71,19 @@ async def test_apn_recipient_without_apn_credential_is_400(stack: Stack) -> None
 
     r = await t.http.post(
         "/PushNotifications/Credentials",
-        json={"credentialType": "FCM", "appName": "only_fcm",
-              "content": fcm_content(make_service_account())},
+        json={
+            "credentialType": "FCM",
+            "appName": "only_fcm",
+            "content": fcm_content(make_service_account()),
+        },
     )
     assert r.status_code == 202
     r = await t.http.post(
         "/PushNotifications",
-        json={"to": [{"token": "a", "provider": "FCM"}, {"token": "b", "provider": "APN"}],
-              "content": {"body": "x"}},
+        json={
+            "to": [{"token": "a", "provider": "FCM"}, {"token": "b", "provider": "APN"}],
+            "content": {"body": "x"},
+        },
     )
     assert r.status_code == 400 and r.json()["errors"][0]["context"]["field"] == "to[1].provider"
     await t.http.aclose()
@@ -102,7 +107,9 @@ async def test_operations_are_listed_and_fetched(stack: Stack, tenant: Tenant) -
     r = await tenant.http.get("/PushNotifications/Operations")
     assert [o["id"] for o in r.json()["operations"]] == [op_id]
     assert r.json()["operations"][0]["stats"]["sent"] == 1
-    r = await tenant.http.get("/PushNotifications/Operations/comms_operation_01m8900000000000000000000a")
+    r = await tenant.http.get(
+        "/PushNotifications/Operations/comms_operation_01m8900000000000000000000a"
+    )
     assert r.status_code == 404
 
 
@@ -117,8 +124,11 @@ async def test_temporal_down_is_503_and_nothing_stays(stack: Stack) -> None:
 
         r = await t.http.post(
             "/PushNotifications/Credentials",
-            json={"credentialType": "FCM", "appName": "a1",
-                  "content": fcm_content(make_service_account())},
+            json={
+                "credentialType": "FCM",
+                "appName": "a1",
+                "content": fcm_content(make_service_account()),
+            },
         )
         assert r.status_code == 202
         before = _count(api, Operation), _count(api, PushNotification), _count(api, Recipient)
