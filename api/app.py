@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from api import error_handlers, health, openapi
 from api.body_limit import BodyLimitMiddleware
 from api.ratelimit import RateLimiter
+from api.request_metrics import RequestMetrics
 from api.routers import apps, credentials, operations, push_notifications, registrations, users
 from api.temporal import TemporalConnection
 from herald.crypto import load_secret_key, secret_box
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second)
     app.state.temporal = TemporalConnection(settings)
     error_handlers.install(app)
+    app.add_middleware(RequestMetrics)
     openapi.install(app)
     app.include_router(health.router)
     resources = resource_router()

@@ -101,3 +101,16 @@ async def test_purge_deletes_closed_operations_past_retention(stack: Stack, tena
         assert s.get(Operation, fresh) is not None
         left = s.exec(select(PushNotification).where(PushNotification.operation_id == old))
         assert left.first() is None
+
+
+async def test_metrics_count_requests_and_deliveries(stack: Stack, tenant: Tenant) -> None:
+    op_id = await tenant.send({"to": fcm_recipients(tokens(2)), "content": {"body": "m"}})
+    await tenant.wait_status(op_id, ("COMPLETED",))
+    r = await tenant.http.get(stack.api.url + "/metrics")
+    assert r.status_code == 200
+    text = r.text
+    assert 'herald_deliveries_total{outcome="SENT",provider="FCM"}' in text
+    assert 'herald_api_requests_total{endpoint="send",method="POST",status="202"}' in text
+    assert "herald_provider_latency_seconds_bucket" in text
+    ready = await tenant.http.get(stack.api.url + "/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
