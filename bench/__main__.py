@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import time
 from pathlib import Path
@@ -23,7 +24,8 @@ def main(argv: list[str]) -> int:
         print(f"== {name} ==", flush=True)
         started = time.perf_counter()
         module = importlib.import_module(f"bench.{name}")
-        module.main()
+        takes_argv = bool(inspect.signature(module.main).parameters)
+        module.main([]) if takes_argv else module.main()  # defaults, not our argv
         print(f"({name} took {time.perf_counter() - started:.1f} s)\n", flush=True)
     return 0
 

@@ -132,7 +132,8 @@ def process_stack(work: Path, *, apns: bool = True) -> Iterator[ProcessStack]:
             key_file = work / "apns-key.p8"
             key_file.write_bytes(p8)
             token_key = f"{APNS_KEY_ID}:{APNS_TEAM_ID}:{key_file}"
-            child, apns_info = start_fake("fake-apns", "fakes.apns", ["--token-key", token_key], logs)
+            args = ["--token-key", token_key]
+            child, apns_info = start_fake("fake-apns", "fakes.apns", args, logs)
             keep(child)
 
         temporal_port = free_port()
