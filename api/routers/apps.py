@@ -18,7 +18,7 @@ from herald.models import Account, App, Credential, utcnow
 from herald.timefmt import iso
 
 router = APIRouter(prefix="/Apps", tags=["Apps"])
-AppNamePath = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")]
+AppNamePath = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$", examples=["shop_app"])]
 
 
 def app_public(session: Session, app: App) -> AppPublic:

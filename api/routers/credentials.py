@@ -32,7 +32,13 @@ from herald.models import (
 from herald.timefmt import iso
 
 router = APIRouter(prefix="/Credentials", tags=["Credentials"])
-CredentialIdPath = Annotated[str, Path(pattern=ids.id_pattern(ids.CREDENTIAL))]
+CredentialIdPath = Annotated[
+    str,
+    Path(
+        pattern=ids.id_pattern(ids.CREDENTIAL),
+        examples=["comms_credential_01jd0000000000000000000000"],
+    ),
+]
 MAX_APPS = 10
 MAX_CREDENTIALS_PER_APP = 10
 
@@ -127,7 +133,7 @@ def list_credentials(
     session: SessionDep,
     box: BoxDep,
     params: ListDep,
-    appName: Annotated[AppName | None, Query()] = None,
+    appName: Annotated[AppName | None, Query(examples=["shop_app"])] = None,
     credentialType: Annotated[CredentialTypeName | None, Query()] = None,
     isDefault: Annotated[bool | None, Query()] = None,
 ) -> CredentialList:

@@ -24,7 +24,13 @@ from herald.models import App, Device, DeviceRegistration, PushUser, utcnow
 from herald.timefmt import iso
 
 router = APIRouter(prefix="/DeviceRegistrations", tags=["DeviceRegistrations"])
-RegistrationIdPath = Annotated[str, Path(pattern=ids.id_pattern(ids.DEVICE_REGISTRATION))]
+RegistrationIdPath = Annotated[
+    str,
+    Path(
+        pattern=ids.id_pattern(ids.DEVICE_REGISTRATION),
+        examples=["comms_device_registration_01jd0000000000000000000000"],
+    ),
+]
 MAX_DEVICES = 50
 
 
@@ -152,8 +158,14 @@ def list_registrations(
     session: SessionDep,
     box: BoxDep,
     params: ListDep,
-    userId: Annotated[str, Query(pattern=ids.id_pattern(ids.USER))],
-    appName: Annotated[AppName | None, Query()] = None,
+    userId: Annotated[
+        str,
+        Query(
+            pattern=ids.id_pattern(ids.USER),
+            examples=["comms_pushnotificationuser_01jd0000000000000000000000"],
+        ),
+    ],
+    appName: Annotated[AppName | None, Query(examples=["shop_app"])] = None,
 ) -> RegistrationList:
     stmt = select(DeviceRegistration).where(
         DeviceRegistration.account_id == account.id, DeviceRegistration.user_id == userId

@@ -18,7 +18,13 @@ from herald.models import Device, DeviceRegistration, PushUser
 from herald.timefmt import iso
 
 router = APIRouter(prefix="/Users", tags=["Users"])
-UserIdPath = Annotated[str, Path(pattern=ids.id_pattern(ids.USER))]
+UserIdPath = Annotated[
+    str,
+    Path(
+        pattern=ids.id_pattern(ids.USER),
+        examples=["comms_pushnotificationuser_01jd0000000000000000000000"],
+    ),
+]
 
 
 def public(user: PushUser, registrations: list[str]) -> UserPublic:

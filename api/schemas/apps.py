@@ -21,7 +21,9 @@ class AppPublic(BaseModel):
 
 
 class AppUpdate(ApiModel):
-    isDefault: bool = Field(description="true makes this App the account's default")
+    isDefault: bool = Field(
+        examples=[True], description="true makes this App the account's default"
+    )
 
 
 class AppList(BaseModel):

@@ -26,7 +26,9 @@ class CredentialCreate(ApiModel):
 
 
 class CredentialUpdate(ApiModel):
-    isDefault: bool
+    isDefault: bool = Field(
+        examples=[True], description="true makes this Credential its type's default in its App"
+    )
 
 
 class CredentialPublic(BaseModel):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import ApiModel, AppName, Pagination, Provider
 from herald import ids
 
 
 class RegistrationCreate(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"appName": "shop_app", "token": "dqWD7WEC83:APA91bF", "provider": "FCM"}]
+        },
+    )
+
     userId: str | None = Field(
         default=None,
         pattern=ids.id_pattern(ids.USER),

@@ -10,16 +10,19 @@ requests are refused by design (a random ``content`` is no credential, a
 random ``appName`` names no App, a random ``pageToken`` is tampered).
 
 It runs on both databases (PostgreSQL refuses what SQLite stores, e.g. NUL
-characters), at ``MAX_EXAMPLES`` per operation and mode to stay within seconds.
+characters), at ``MAX_EXAMPLES`` per operation and mode to stay within seconds;
+``HERALD_FUZZ_EXAMPLES=200`` makes a deeper run.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -27,7 +30,7 @@ from tests.api.resources import basic_auth, register, upload
 from tests.conftest import client_for
 from tests.servers import ApiServer
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = int(os.environ.get("HERALD_FUZZ_EXAMPLES", "10"))
 PREFIX = "/v1/PushNotifications"
 OPERATIONS = [
     ("GET", "/Apps"),
@@ -67,15 +70,24 @@ def test_operation_survives_fuzzing(
     schema: schemathesis.BaseSchema, method: str, path: str, mode: GenerationMode
 ) -> None:
     operation = schema[PREFIX + path][method]
+    if mode is GenerationMode.POSITIVE:
+        # The documented examples name the fuzzing account's App ("shop_app"):
+        # they reach real resources, not only 400s and 404s.
+        examples = operation.get_strategies_from_examples()
+        if examples:
+            _fuzz(st.one_of(examples), max_examples=len(examples) * 3)
+    _fuzz(operation.as_strategy(generation_mode=mode), max_examples=MAX_EXAMPLES)
 
-    @given(case=operation.as_strategy(generation_mode=mode))
+
+def _fuzz(cases: st.SearchStrategy[schemathesis.Case[Any]], *, max_examples: int) -> None:
+    @given(case=cases)
     @settings(
-        max_examples=MAX_EXAMPLES,
+        max_examples=max_examples,
         deadline=None,
         database=None,
         derandomize=True,
         suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
+        phases=[Phase.generate],
     )
     def run(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(excluded_checks=[positive_data_acceptance])
