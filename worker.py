@@ -16,6 +16,7 @@ import signal
 from datetime import timedelta
 
 from prometheus_client import start_http_server
+from sqlalchemy import Engine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
@@ -28,6 +29,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery import DeliveryActivities
 from activities.messages import PurgeInput
@@ -93,6 +95,41 @@ async def ensure_retention_schedule(client: Client, settings: Settings) -> None:
         )
 
 
+def workflow_runner(packages: tuple[str, ...] = ("workflows",)) -> SandboxedWorkflowRunner:
+    """The sandbox, with Herald's own ``workflows`` package passed through: those
+    modules hold only constants and classes, so re-importing them for every run
+    (most of a one-recipient send's worker CPU) isolates nothing. The sandbox's
+    runtime restrictions (clocks, randomness, I/O) still apply to the code."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*packages)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    clients: ProviderClients,
+    graceful_shutdown: timedelta = timedelta(seconds=20),
+) -> Worker:
+    """The worker for ``HERALD_TASK_QUEUE``: the send and retention workflows and activities."""
+    delivery = DeliveryActivities(engine, clients)
+    retention = RetentionActivities(engine)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[PushNotificationOperation, PurgeRecords],
+        activities=[
+            delivery.start_slot,
+            delivery.deliver_batch,
+            delivery.finish_operation,
+            retention.purge_old_records,
+        ],
+        workflow_runner=workflow_runner(),
+        max_concurrent_activities=16,
+        graceful_shutdown_timeout=graceful_shutdown,
+    )
+
+
 async def run(settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -107,21 +144,7 @@ async def run(settings: Settings) -> None:
     await ensure_retention_schedule(client, settings)
     engine = get_engine(settings.database_url)
     clients = ProviderClients(settings, engine, secret_box(load_secret_key(settings)))
-    delivery = DeliveryActivities(engine, clients)
-    retention = RetentionActivities(engine)
-    worker = Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=[PushNotificationOperation, PurgeRecords],
-        activities=[
-            delivery.start_slot,
-            delivery.deliver_batch,
-            delivery.finish_operation,
-            retention.purge_old_records,
-        ],
-        max_concurrent_activities=16,
-        graceful_shutdown_timeout=timedelta(seconds=20),
-    )
+    worker = build_worker(client, settings, engine, clients)
     log.info("worker started", extra={"taskQueue": settings.task_queue})
     async with worker:
         await stop.wait()

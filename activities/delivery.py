@@ -87,7 +87,8 @@ class DeliveryActivities:
         BATCHES.inc()
         stop = asyncio.Event()  # set on cancel: no new send starts
         work = asyncio.ensure_future(self._deliver(inp, stop))
-        beating = asyncio.ensure_future(_heartbeat())
+        # A local activity (small sends) lives inside a workflow task: nothing to beat.
+        beating = None if activity.info().is_local else asyncio.ensure_future(_heartbeat())
         try:
             return await asyncio.shield(work)
         except asyncio.CancelledError:
@@ -95,7 +96,8 @@ class DeliveryActivities:
             await work
             raise
         finally:
-            beating.cancel()
+            if beating is not None:
+                beating.cancel()
 
     async def _deliver(self, inp: BatchInput, stop: asyncio.Event) -> BatchResult:
         plan = await asyncio.to_thread(self._load, inp)
@@ -169,7 +171,8 @@ class DeliveryActivities:
                 op = session.get(Operation, inp.operation_id)
                 if op is None:
                     return OperationSummary("COMPLETED", {}, [])
-                cancel_pending(session, op.id, now)
+                if inp.canceled:  # otherwise the last round left nothing pending
+                    cancel_pending(session, op.id, now)
                 stats = compute_stats(session, op.id, op.recipients)
                 summary = error_summary(session, op.id)
                 status = "CANCELED" if inp.canceled else "COMPLETED"

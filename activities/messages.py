@@ -1,6 +1,10 @@
-"""Activity inputs and results: ids and counts only, never tokens or variables."""
+"""Activity inputs and results: ids and counts only, never tokens or variables.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the payload converter resolves
+these hints inside the workflow sandbox, where this module is passed through and
+not necessarily in the sandbox's ``sys.modules``, so string hints naming
+``ErrorCount`` would not resolve. Real type objects need no lookup.
+"""
 
 from dataclasses import dataclass, field
 

