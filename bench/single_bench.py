@@ -72,7 +72,10 @@ async def wait_all(stack: ProcessStack, ids: list[str]) -> list[Operation]:
             return done
         if time.monotonic() > deadline:
             left = sorted(set(ids) - {op.id for op in done})
-            raise RuntimeError(f"{len(left)} of {len(ids)} sends not COMPLETED: {left[:5]}")
+            with Session(make_engine(stack.database_url)) as session:
+                rows = [session.get(Operation, op_id) for op_id in left[:5]]
+                stuck = [(op.id, op.status, op.stats) for op in rows if op is not None]
+            raise RuntimeError(f"{len(left)} of {len(ids)} sends not COMPLETED: {stuck}")
         await asyncio.sleep(0.05)
 
 
