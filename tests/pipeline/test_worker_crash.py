@@ -160,3 +160,33 @@ async def test_worker_killed_while_waiting_for_send_at(crash_stack: CrashStack) 
     assert {p["status"] for p in pns} == {"SENT"} and len(pns) == len(toks)
     sent_at = min(datetime.fromisoformat(p["updatedAt"]) for p in pns)  # whole seconds
     assert sent_at >= send_at.replace(microsecond=0), (sent_at, send_at)
+
+
+async def test_worker_killed_during_a_small_send(crash_stack: CrashStack) -> None:
+    """A small send runs its activities locally, inside the workflow task. Killed
+    there, the task times out, the next worker replays it and finishes the send:
+    each recipient is reached, at most once more than the sends in flight."""
+    toks = tokens(3, prefix="slow-4000-")
+    wanted = set(toks)
+    worker = crash_stack.worker()
+    try:
+        op_id = await crash_stack.tenant.send(
+            {"to": fcm_recipients(toks), "content": {"body": "small crash test"}}
+        )
+        await eventually(
+            lambda: len(_sends(crash_stack.fcm, wanted)) == len(toks), timeout=30, what="sends"
+        )
+        worker.kill()
+    finally:
+        worker.kill()
+    assert (await crash_stack.tenant.operation(op_id))["status"] != "COMPLETED"
+
+    worker = crash_stack.worker()
+    try:
+        op = await crash_stack.tenant.wait_status(op_id, ("COMPLETED",), timeout=60)
+    finally:
+        worker.stop()
+    sends = _sends(crash_stack.fcm, wanted)
+    assert set(sends) == wanted
+    assert max(sends.values()) <= 2, sends  # the send in flight at the kill, and its retry
+    assert op["stats"]["sent"] == len(toks) and op["stats"]["failed"] == 0, op["stats"]
