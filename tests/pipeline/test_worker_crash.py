@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -87,28 +88,37 @@ def _sends(fake: FakeFcm, wanted: set[str]) -> Counter[str]:
     return Counter(r["token"] for r in fake.requests() if r["token"] in wanted)
 
 
+async def _send_then_kill(stack: CrashStack, toks: list[str], killed_after: int) -> str:
+    """Start a worker, send to ``toks``, SIGKILL the worker once the fake has seen
+    ``killed_after`` of them; the operation's id."""
+    wanted = set(toks)
+    worker = stack.worker()
+    try:
+        op_id = await stack.tenant.send({"to": fcm_recipients(toks), "content": {"body": "crash"}})
+        await eventually(
+            lambda: len(_sends(stack.fcm, wanted)) >= killed_after, timeout=60, what="sends"
+        )
+    finally:
+        worker.kill()
+    return op_id
+
+
+async def _finish_with_a_new_worker(stack: CrashStack, op_id: str) -> dict[str, Any]:
+    worker = stack.worker()
+    try:
+        return await stack.tenant.wait_status(op_id, ("COMPLETED",), timeout=120)
+    finally:
+        worker.stop()
+
+
 async def test_worker_killed_mid_send_delivers_everything(crash_stack: CrashStack) -> None:
     toks = tokens(2000, prefix="slow-20-")
     wanted = set(toks)
-    worker = crash_stack.worker()
-    try:
-        op_id = await crash_stack.tenant.send(
-            {"to": fcm_recipients(toks), "content": {"body": "crash test"}}
-        )
-        await eventually(
-            lambda: len(_sends(crash_stack.fcm, wanted)) >= 300, timeout=60, what="first sends"
-        )
-        worker.kill()
-    finally:
-        worker.kill()
+    op_id = await _send_then_kill(crash_stack, toks, killed_after=300)
     at_kill = len(_sends(crash_stack.fcm, wanted))
     assert at_kill < len(toks), "the send finished before the worker was killed"
 
-    worker = crash_stack.worker()
-    try:
-        op = await crash_stack.tenant.wait_status(op_id, ("COMPLETED",), timeout=120)
-    finally:
-        worker.stop()
+    op = await _finish_with_a_new_worker(crash_stack, op_id)
     sends = _sends(crash_stack.fcm, wanted)
     duplicates = sum(sends.values()) - len(sends)
     print(
@@ -168,24 +178,10 @@ async def test_worker_killed_during_a_small_send(crash_stack: CrashStack) -> Non
     each recipient is reached, at most once more than the sends in flight."""
     toks = tokens(3, prefix="slow-4000-")
     wanted = set(toks)
-    worker = crash_stack.worker()
-    try:
-        op_id = await crash_stack.tenant.send(
-            {"to": fcm_recipients(toks), "content": {"body": "small crash test"}}
-        )
-        await eventually(
-            lambda: len(_sends(crash_stack.fcm, wanted)) == len(toks), timeout=30, what="sends"
-        )
-        worker.kill()
-    finally:
-        worker.kill()
+    op_id = await _send_then_kill(crash_stack, toks, killed_after=len(toks))
     assert (await crash_stack.tenant.operation(op_id))["status"] != "COMPLETED"
 
-    worker = crash_stack.worker()
-    try:
-        op = await crash_stack.tenant.wait_status(op_id, ("COMPLETED",), timeout=60)
-    finally:
-        worker.stop()
+    op = await _finish_with_a_new_worker(crash_stack, op_id)
     sends = _sends(crash_stack.fcm, wanted)
     assert set(sends) == wanted
     assert max(sends.values()) <= 2, sends  # the send in flight at the kill, and its retry
