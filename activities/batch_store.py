@@ -222,25 +222,3 @@ def mark_queued(session: Session, operation_id: str, send_index: int, at: dateti
         .values(status="PROCESSING", updated_at=at)
     )
     return int(getattr(result, "rowcount", 0))
-
-
-def cancel_pending(session: Session, operation_id: str, at: datetime) -> None:
-    pending = select(PushNotification.id).where(
-        col(PushNotification.operation_id) == operation_id,
-        col(PushNotification.status).in_(("SCHEDULED", "QUEUED")),
-    )
-    session.execute(
-        update(Delivery)
-        .where(col(Delivery.push_notification_id).in_(pending), col(Delivery.status) == "RETRY")
-        .values(status="CANCELED", updated_at=at),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
-        update(PushNotification)
-        .where(
-            col(PushNotification.operation_id) == operation_id,
-            col(PushNotification.status).in_(("SCHEDULED", "QUEUED")),
-        )
-        .values(status="CANCELED", updated_at=at),
-        execution_options={"synchronize_session": False},
-    )

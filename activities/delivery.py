@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, update
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -24,7 +24,6 @@ from activities.batch_store import (
     PnUpdate,
     Target,
     Work,
-    cancel_pending,
     load_batch,
     mark_queued,
     record_batch,
@@ -44,7 +43,8 @@ from activities.rendering import Rendered, push_message, render_for
 from herald.db import session_scope
 from herald.metrics import BATCHES, DELIVERIES, PROVIDER_LATENCY
 from herald.models import Operation
-from herald.operation_stats import UNADDRESSABLE, compute_stats, error_summary
+from herald.operation_close import close_operation
+from herald.operation_stats import UNADDRESSABLE
 from herald.tags import tag_index
 from herald.templating import TemplateError
 
@@ -166,24 +166,14 @@ class DeliveryActivities:
     @activity.defn(name="finish_operation")
     async def finish_operation(self, inp: FinishInput) -> OperationSummary:
         def run() -> OperationSummary:
-            now = datetime.now(UTC)
             with session_scope(self._engine) as session:
                 op = session.get(Operation, inp.operation_id)
                 if op is None:
                     return OperationSummary("COMPLETED", {}, [])
-                if inp.canceled:  # otherwise the last round left nothing pending
-                    cancel_pending(session, op.id, now)
-                stats = compute_stats(session, op.id, op.recipients)
-                summary = error_summary(session, op.id)
-                status = "CANCELED" if inp.canceled else "COMPLETED"
-                session.execute(
-                    update(Operation)
-                    .where(col(Operation.id) == op.id)
-                    .values(status=status, stats=stats, error_summary=summary, updated_at=now)
-                )
-            return OperationSummary(
-                status, stats, [ErrorCount(e["code"], e["provider"], e["count"]) for e in summary]
-            )
+                closed = close_operation(session, op, inp.canceled, datetime.now(UTC))
+            summary = closed.error_summary
+            errors = [ErrorCount(e["code"], e["provider"], e["count"]) for e in summary]
+            return OperationSummary(closed.status, closed.stats, errors)
 
         return await asyncio.to_thread(run)
 

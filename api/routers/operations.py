@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowQueryRejectedError
+from temporalio.common import QueryRejectCondition
+from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError
 
 from api.deps import AccountDep, BoxDep, ListDep, SessionDep
@@ -26,6 +28,7 @@ from api.schemas.operations import (
 from api.temporal import TemporalConnection
 from herald import errors, ids
 from herald.models import Account, DeliveryError, Operation
+from herald.operation_close import close_operation
 from herald.operation_stats import compute_stats, error_summary
 from herald.timefmt import iso
 from workflows.inputs import CANCEL_SIGNAL, PROGRESS_QUERY, Progress
@@ -33,6 +36,12 @@ from workflows.inputs import CANCEL_SIGNAL, PROGRESS_QUERY, Progress
 router = APIRouter(prefix="/Operations", tags=["Operations"])
 OperationIdPath = Annotated[str, Path(pattern=ids.id_pattern(ids.OPERATION))]
 FINAL = ("COMPLETED", "CANCELED")
+#: Workflow ends that never ran ``finish_operation``: the API closes the record.
+ABANDONED = (
+    WorkflowExecutionStatus.TERMINATED,
+    WorkflowExecutionStatus.FAILED,
+    WorkflowExecutionStatus.TIMED_OUT,
+)
 QUERY_TIMEOUT = timedelta(seconds=3)
 
 
@@ -68,18 +77,51 @@ def stored_progress(session: Session, op: Operation) -> Progress:
     )
 
 
-async def live_progress(temporal: TemporalConnection, op: Operation) -> Progress | None:
-    """Ask the running workflow; None when it is closed or cannot answer now."""
+async def live_progress(
+    temporal: TemporalConnection, session: Session, op: Operation
+) -> Progress | None:
+    """Ask the running workflow; None when it is closed or cannot answer now.
+
+    Temporal would answer a query on a closed workflow by replaying it, so the
+    query is refused unless the workflow is open; when it closed without
+    closing the record, the record is closed here (:func:`settle_abandoned`).
+    """
     try:
         client = await temporal.client()
         handle = client.get_workflow_handle(op.id)
         answer: Progress = await asyncio.wait_for(
-            handle.query(PROGRESS_QUERY, result_type=Progress, rpc_timeout=QUERY_TIMEOUT),
+            handle.query(
+                PROGRESS_QUERY,
+                result_type=Progress,
+                reject_condition=QueryRejectCondition.NOT_OPEN,
+                rpc_timeout=QUERY_TIMEOUT,
+            ),
             timeout=QUERY_TIMEOUT.total_seconds() + 1,
         )
         return answer
-    except (errors.HeraldError, RPCError, TimeoutError, RuntimeError):
+    except WorkflowQueryRejectedError as exc:
+        await settle_abandoned(session, op, exc.status)
         return None
+    except (errors.HeraldError, TemporalError, TimeoutError, RuntimeError):
+        return None
+
+
+async def settle_abandoned(
+    session: Session, op: Operation, status: WorkflowExecutionStatus | None
+) -> bool:
+    """Close the record of an operation whose workflow ended without closing it
+    (an operator terminated it, or it failed or timed out): the operation is
+    CANCELED, and so is whatever was not sent. False for any other status."""
+    if status not in ABANDONED:
+        return False
+
+    def close() -> None:
+        close_operation(session, op, True, datetime.now(UTC))
+        session.commit()  # now: the request may still end in an error (409)
+        session.refresh(op)
+
+    await run_in_threadpool(close)
+    return True
 
 
 @router.get("/{operationId}", response_model=OperationPublic, responses=error_responses(400, 404))
@@ -89,7 +131,7 @@ async def get_operation(
     op = await run_in_threadpool(_operation, session, account, operationId)
     progress = None
     if op.status not in FINAL:
-        progress = await live_progress(request.app.state.temporal, op)
+        progress = await live_progress(request.app.state.temporal, session, op)
     if progress is None:
         progress = await run_in_threadpool(stored_progress, session, op)
     return public(op, progress)
@@ -176,8 +218,13 @@ async def cancel_operation(
     handle = client.get_workflow_handle(op.id)
     try:
         description = await handle.describe()
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            raise errors.conflict("the operation has already finished", status=op.status)
+    except RPCError as exc:
+        raise errors.unavailable("temporal") from exc
+    if await settle_abandoned(session, op, description.status):
+        raise errors.conflict(f"the operation is already {op.status}", status=op.status)
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        raise errors.conflict("the operation has already finished", status=op.status)
+    try:
         await handle.signal(CANCEL_SIGNAL)
     except RPCError as exc:
         raise errors.unavailable("temporal") from exc

@@ -101,3 +101,28 @@ async def test_cancel_in_the_middle_of_a_large_send(
     # nothing was sent after the cancel took effect: the fake saw exactly the SENT ones
     await asyncio.sleep(1)
     assert set(fcm_seen(stack.fcm, wanted)) == sent
+
+
+async def test_terminated_workflow_leaves_the_operation_canceled(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """`temporal workflow terminate` (or Terminate in the Web UI) runs no workflow
+    code; the API closes the record when it next looks: CANCELED, nothing sent."""
+    toks = tokens(5)
+    op_id = await tenant.send(
+        {"to": fcm_recipients(toks), "content": {"body": "x"}, "schedule": {"sendAt": [_at(60)]}}
+    )
+    args = [str(TEMPORAL_BIN), "workflow", "terminate", "--workflow-id", op_id]
+    args += ["--reason", "operator", "--address", temporal_address(stack.temporal)]
+    await asyncio.to_thread(subprocess.run, args, check=True, capture_output=True, timeout=30)
+
+    op = await tenant.operation(op_id)
+    assert op["status"] == "CANCELED", op
+    assert op["stats"]["canceled"] == 5 and op["stats"]["scheduled"] == 0, op["stats"]
+    pns = await tenant.push_notifications(operationId=op_id)
+    assert {p["status"] for p in pns} == {"CANCELED"}
+    listed = await tenant.http.get("/PushNotifications/Operations")
+    assert {o["id"]: o["status"] for o in listed.json()["operations"]}[op_id] == "CANCELED"
+    r = await tenant.http.post(f"/PushNotifications/Operations/{op_id}/Cancel")
+    assert r.status_code == 409 and r.json()["errors"][0]["code"] == 20409
+    assert fcm_seen(stack.fcm, set(toks)) == []
