@@ -149,18 +149,7 @@ def record_batch(session: Session, app_id: int | None, outcome: BatchOutcome) ->
     that won the race keeps its CANCELED.
     """
     now = utcnow()
-    updated: set[str] = set()
-    for u in outcome.pn_updates:
-        values: dict[str, Any] = {"status": u.status, "updated_at": now}
-        if u.content is not None:
-            values.update(content=u.content, tags=u.tags, tag_index=u.tag_index)
-        result = session.execute(
-            update(PushNotification)
-            .where(col(PushNotification.id) == u.pn_id, col(PushNotification.status) == "QUEUED")
-            .values(**values)
-        )
-        if getattr(result, "rowcount", 0):
-            updated.add(u.pn_id)
+    updated = _update_queued(session, outcome.pn_updates, now)
     new = [d | {"updated_at": now} for d in outcome.new_deliveries
            if d["push_notification_id"] in updated]
     if new:
@@ -187,6 +176,53 @@ def record_batch(session: Session, app_id: int | None, outcome: BatchOutcome) ->
         for provider, token in outcome.invalid_tokens:
             forget_device(session, app_id, provider, token)
     return updated
+
+
+def _update_queued(session: Session, updates: list[PnUpdate], now: datetime) -> set[str]:
+    """Apply ``updates`` to the PushNotifications still QUEUED, in two executemany
+    statements (with and without rendered content); answers the ids updated,
+    found by the ``updated_at`` this call wrote."""
+    table = SQLModel.metadata.tables["push_notification"]
+    queued = (table.c.id == bindparam("pn_id")) & (table.c.status == "QUEUED")
+    final = [
+        {"pn_id": u.pn_id, "new_status": u.status, "now": now, "new_content": u.content,
+         "new_tags": u.tags, "new_tag_index": u.tag_index}
+        for u in updates
+        if u.content is not None
+    ]  # fmt: skip
+    pending = [
+        {"pn_id": u.pn_id, "new_status": u.status, "now": now}
+        for u in updates
+        if u.content is None
+    ]
+    if final:
+        session.execute(
+            update(table)
+            .where(queued)
+            .values(
+                status=bindparam("new_status"),
+                updated_at=bindparam("now"),
+                content=bindparam("new_content"),
+                tags=bindparam("new_tags"),
+                tag_index=bindparam("new_tag_index"),
+            ),
+            final,
+        )
+    if pending:
+        session.execute(
+            update(table)
+            .where(queued)
+            .values(status=bindparam("new_status"), updated_at=bindparam("now")),
+            pending,
+        )
+    ids = [u.pn_id for u in updates]
+    return set(
+        session.exec(
+            select(PushNotification.id).where(
+                col(PushNotification.id).in_(ids), col(PushNotification.updated_at) == now
+            )
+        ).all()
+    )
 
 
 def forget_device(session: Session, app_id: int, provider: str, token: str) -> None:
