@@ -126,3 +126,21 @@ async def test_terminated_workflow_leaves_the_operation_canceled(
     r = await tenant.http.post(f"/PushNotifications/Operations/{op_id}/Cancel")
     assert r.status_code == 409 and r.json()["errors"][0]["code"] == 20409
     assert fcm_seen(stack.fcm, set(toks)) == []
+
+
+@pytest.mark.parametrize("how", WAYS)
+async def test_cancel_while_a_small_send_is_at_the_provider(
+    stack: Stack, tenant: Tenant, how: str
+) -> None:
+    """A small send runs as local activities; a cancel that arrives while its
+    sends wait on the provider lets them finish and be recorded SENT, once."""
+    toks = tokens(3, prefix="slow-2000-")
+    op_id = await tenant.send({"to": fcm_recipients(toks), "content": {"body": "small"}})
+    wanted = set(toks)
+    await eventually(lambda: len(fcm_seen(stack.fcm, wanted)) == 3, what="sends at the provider")
+    await _cancel(stack, tenant, op_id, how)
+    op = await tenant.wait_status(op_id, ("CANCELED",), timeout=30)
+    assert op["stats"]["sent"] == 3 and op["stats"]["canceled"] == 0, op["stats"]
+    assert sorted(fcm_seen(stack.fcm, wanted)) == sorted(toks)  # once each
+    pns = await tenant.push_notifications(operationId=op_id)
+    assert {p["status"] for p in pns} == {"SENT"}
