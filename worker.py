@@ -122,6 +122,7 @@ def build_worker(
             delivery.start_slot,
             delivery.deliver_batch,
             delivery.finish_operation,
+            retention.close_abandoned_operations,
             retention.purge_old_records,
         ],
         workflow_runner=workflow_runner(),

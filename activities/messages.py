@@ -68,3 +68,13 @@ class PurgeInput:
 @dataclass
 class PurgeResult:
     operations: int
+
+
+@dataclass
+class SettleInput:
+    max_workflows: int = 10_000  # closed workflows looked at per run
+
+
+@dataclass
+class SettleResult:
+    operations: int  # records closed as CANCELED

@@ -114,3 +114,41 @@ async def test_metrics_count_requests_and_deliveries(stack: Stack, tenant: Tenan
     assert "herald_provider_latency_seconds_bucket" in text
     ready = await tenant.http.get(stack.api.url + "/readyz")
     assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+async def test_retention_run_closes_terminated_sends(stack: Stack, tenant: Tenant) -> None:
+    """An operator terminated a send in the Web UI: the hourly retention run
+    closes its record as CANCELED, so lists show it, and it can age out."""
+    later = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
+    body = {
+        "to": fcm_recipients(tokens(4)),
+        "content": {"body": "x"},
+        "schedule": {"sendAt": [later]},
+    }
+    terminated = await tenant.send(body)
+    running = await tenant.send(body)
+    await stack.temporal.client.get_workflow_handle(terminated).terminate(reason="operator")
+    query = f"WorkflowId = '{terminated}' AND ExecutionStatus = 'Terminated'"
+    for _ in range(50):  # visibility is eventually consistent
+        if _list(stack, query):
+            break
+        await asyncio.sleep(0.2)
+
+    await stack.temporal.client.execute_workflow(
+        PurgeRecords.run,
+        PurgeInput(retention_days=7),
+        id=f"purge-{terminated}",
+        task_queue=stack.task_queue,
+        result_type=PurgeResult,
+    )
+    with Session(stack.api.engine) as s:
+        op = s.get(Operation, terminated)
+        assert op is not None and op.status == "CANCELED"
+        assert op.stats is not None and op.stats["canceled"] == 4
+        statuses = s.exec(
+            select(PushNotification.status).where(PushNotification.operation_id == terminated)
+        ).all()
+        assert set(statuses) == {"CANCELED"}
+    r = await tenant.http.get("/PushNotifications/Operations")
+    listed = {o["id"]: o["status"] for o in r.json()["operations"]}
+    assert listed[terminated] == "CANCELED" and listed[running] == "SCHEDULED"
