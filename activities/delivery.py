@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,7 +66,9 @@ class DeliveryActivities:
     def __init__(self, engine: Engine, clients: ProviderClients) -> None:
         self._engine = engine
         self._clients = clients
-        self._gates: dict[str, asyncio.Semaphore] = {}
+        self._gates: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(SEND_CONCURRENCY)
+        )
 
     @activity.defn(name="start_slot")
     async def start_slot(self, inp: SlotInput) -> SlotStarted:
@@ -139,10 +141,7 @@ class DeliveryActivities:
                 )
                 return _Attempt(work, target, result)
             message = push_message(target.token, rendered[work.pn_id], op.priority, op.sound)
-            gate = self._gates.setdefault(
-                target.provider, asyncio.Semaphore(SEND_CONCURRENCY)
-            )
-            async with gate:
+            async with self._gates[target.provider]:
                 if stop.is_set():
                     return None  # cancelled before it was sent: stays QUEUED, then CANCELED
                 started = time.perf_counter()

@@ -20,7 +20,7 @@ from herald.models import (
     PushNotification,
     Recipient,
 )
-from herald.operation_close import close_operation
+from herald.operation_close import OPEN_STATUSES, close_operation
 
 CHUNK = 200
 #: Send workflows that closed without running finish_operation (an operator
@@ -57,7 +57,7 @@ class RetentionActivities:
             still_open = session.exec(
                 select(Operation).where(
                     col(Operation.id).in_(operation_ids),
-                    col(Operation.status).in_(("SCHEDULED", "PROCESSING")),
+                    col(Operation.status).in_(OPEN_STATUSES),
                 )
             ).all()
             for op in still_open:

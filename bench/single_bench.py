@@ -28,7 +28,7 @@ from temporalio.worker import Worker
 
 from bench.noop_workflow import NoopInput, NoopWorkflow, noop
 from bench.process_stack import ProcessStack, process_stack
-from herald.db import make_engine
+from herald.db import get_engine
 from herald.models import Operation
 from worker import workflow_runner
 
@@ -57,7 +57,7 @@ async def post_all(http: httpx.AsyncClient, count: int) -> list[str]:
 
 
 def completed(stack: ProcessStack, ids: list[str]) -> list[Operation]:
-    with Session(make_engine(stack.database_url)) as session:
+    with Session(get_engine(stack.database_url)) as session:
         rows = session.exec(
             select(Operation).where(col(Operation.id).in_(ids), Operation.status == "COMPLETED")
         ).all()
@@ -72,7 +72,7 @@ async def wait_all(stack: ProcessStack, ids: list[str]) -> list[Operation]:
             return done
         if time.monotonic() > deadline:
             left = sorted(set(ids) - {op.id for op in done})
-            with Session(make_engine(stack.database_url)) as session:
+            with Session(get_engine(stack.database_url)) as session:
                 rows = [session.get(Operation, op_id) for op_id in left[:5]]
                 stuck = [(op.id, op.status, op.stats) for op in rows if op is not None]
             raise RuntimeError(f"{len(left)} of {len(ids)} sends not COMPLETED: {stuck}")

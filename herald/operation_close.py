@@ -16,6 +16,8 @@ from sqlmodel import Session, col, select
 from herald.models import Delivery, Operation, PushNotification
 from herald.operation_stats import compute_stats, error_summary
 
+OPEN_STATUSES = ("SCHEDULED", "PROCESSING")  # of an Operation whose record is not closed
+
 
 @dataclass
 class ClosedOperation:
